@@ -1,0 +1,24 @@
+"""tinynet: a small, readable deep-learning framework on numpy."""
+
+from tinynet.dtype import get_default_dtype, is_grad_enabled, no_grad, set_default_dtype
+from tinynet.function import Context, Function
+from tinynet.gradcheck import GradcheckError, gradcheck
+from tinynet.tensor import Tensor, as_tensor, concatenate, stack, where
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Context",
+    "Function",
+    "GradcheckError",
+    "Tensor",
+    "as_tensor",
+    "concatenate",
+    "get_default_dtype",
+    "gradcheck",
+    "is_grad_enabled",
+    "no_grad",
+    "set_default_dtype",
+    "stack",
+    "where",
+]

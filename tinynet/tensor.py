@@ -1,0 +1,488 @@
+"""Tensor: a numpy array that remembers how it was made, and reverse-mode autodiff.
+
+Every operation computes its result with numpy and, when an input needs a gradient, records
+the inputs (`_parents`) and a `backward` closure that maps the gradient of the result to the
+gradients of the inputs (the chain rule for that one op). `Tensor.backward()` then walks the
+recorded graph from the output back to the leaves in reverse topological order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from tinynet import dtype as _mode
+
+Array = np.ndarray
+BackwardFn = Callable[[Array], Sequence["Array | None"]]
+
+
+def _as_array(data) -> Array:
+    """numpy arrays keep their dtype; Python numbers and lists get the default float dtype."""
+    if isinstance(data, Tensor):
+        return data.data
+    if isinstance(data, (np.ndarray, np.generic)):
+        array = np.asarray(data)
+    else:
+        try:
+            array = np.asarray(data)
+        except ValueError as error:
+            raise ValueError(f"Tensor: cannot make an array of {type(data).__name__}: {error}") from None
+        if array.dtype.kind in "biuf":
+            array = array.astype(_mode.get_default_dtype())
+    if array.dtype.kind not in "biuf":
+        raise TypeError(
+            f"Tensor: data must be numeric (bool, integer or float), got {type(data).__name__} of dtype {array.dtype}"
+        )
+    return array
+
+
+def _unbroadcast(grad: Array, shape: tuple[int, ...]) -> Array:
+    """Sum `grad` over the axes that broadcasting stretched, so that it has `shape` again."""
+    if grad.shape == shape:
+        return grad
+    grad = grad.sum(axis=tuple(range(grad.ndim - len(shape))))
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    return grad.sum(axis=stretched, keepdims=True) if stretched else grad
+
+
+def _expand(grad: Array, shape: tuple[int, ...], axis, keepdims: bool) -> Array:
+    """Undo a reduction: give the reduced axes back to `grad` and broadcast it to `shape`."""
+    if axis is not None and not keepdims:
+        grad = np.expand_dims(grad, axis)
+    return np.broadcast_to(grad, shape)
+
+
+def _has_integer_array(index) -> bool:
+    parts = index if isinstance(index, tuple) else (index,)
+    return any(isinstance(p, (np.ndarray, list)) and np.asarray(p).dtype.kind in "iu" for p in parts)
+
+
+def _unwrap_index(index):
+    if isinstance(index, tuple):
+        return tuple(p.data if isinstance(p, Tensor) else p for p in index)
+    return index.data if isinstance(index, Tensor) else index
+
+
+class Tensor:
+    """An n-dimensional array with reverse-mode automatic differentiation.
+
+    `Tensor(data, requires_grad=False)`: numpy arrays are used as they are (no copy, dtype
+    kept); Python numbers and lists become arrays of the default dtype (float32).
+    """
+
+    __array_priority__ = 100  # numpy array (op) Tensor defers to Tensor's reflected operator
+    __hash__ = object.__hash__  # == compares elementwise, so hashing stays by identity
+
+    def __init__(self, data, requires_grad: bool = False):
+        self.data = _as_array(data)
+        self.grad: Array | None = None
+        self.requires_grad = False
+        self._parents: tuple[Tensor, ...] = ()
+        self._backward: BackwardFn | None = None
+        self._op = ""
+        if requires_grad:
+            self.requires_grad_()
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Mark this tensor as a leaf whose gradient `backward()` should compute."""
+        if requires_grad and self.data.dtype.kind != "f":
+            raise TypeError(
+                f"requires_grad=True needs floating-point data, got dtype {self.data.dtype}; "
+                "convert it first, e.g. Tensor(x.astype(np.float32), requires_grad=True)"
+            )
+        self.requires_grad = requires_grad
+        return self
+
+    @staticmethod
+    def _make(data, parents: tuple[Tensor, ...], backward: BackwardFn, op: str) -> Tensor:
+        """The result of an op: records `parents` and `backward` if any parent needs a gradient."""
+        out = Tensor.__new__(Tensor)
+        out.data = data if type(data) is np.ndarray else np.asarray(data)
+        out.grad = None
+        out._op = op
+        if _mode._grad_enabled and any(p.requires_grad for p in parents):
+            out.requires_grad, out._parents, out._backward = True, parents, backward
+        else:
+            out.requires_grad, out._parents, out._backward = False, (), None
+        return out
+
+    def _lift(self, other) -> Tensor:
+        """Turn the other operand of a binary op into a Tensor; a Python number takes our dtype."""
+        if isinstance(other, Tensor):
+            return other
+        if isinstance(other, (int, float)) and self.data.dtype.kind == "f":
+            return Tensor(np.asarray(other, dtype=self.data.dtype))
+        return Tensor(other)
+
+    # ---------------------------------------------------------------- properties
+    shape = property(lambda self: self.data.shape, doc="The shape of the data.")
+    dtype = property(lambda self: self.data.dtype, doc="The numpy dtype of the data.")
+    ndim = property(lambda self: self.data.ndim, doc="The number of dimensions.")
+    size = property(lambda self: self.data.size, doc="The number of elements.")
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __repr__(self) -> str:
+        grad = ", requires_grad=True" if self.requires_grad else ""
+        return f"Tensor({np.array2string(self.data, prefix='Tensor(')}, dtype={self.dtype}{grad})"
+
+    def numpy(self) -> Array:
+        """The underlying numpy array (shared, not copied)."""
+        return self.data
+
+    def item(self) -> float | int | bool:
+        """The value of a one-element tensor as a Python number."""
+        if self.data.size != 1:
+            raise ValueError(f"item(): only a one-element tensor has an item, this one has shape {self.shape}")
+        return self.data.item()
+
+    def detach(self) -> Tensor:
+        """The same data (shared) as a new tensor outside the graph."""
+        return Tensor(self.data)
+
+    # ---------------------------------------------------------------- elementwise binary ops
+    def _broadcast(self, other: Tensor, fn, op: str) -> Array:
+        try:
+            return fn(self.data, other.data)
+        except ValueError:
+            raise ValueError(f"{op}: shapes {self.shape} and {other.shape} do not broadcast together") from None
+
+    def __add__(self, other) -> Tensor:
+        other = self._lift(other)
+        out = self._broadcast(other, np.add, "add")
+
+        def backward(g):
+            return _unbroadcast(g, self.shape), _unbroadcast(g, other.shape)
+
+        return self._make(out, (self, other), backward, "add")
+
+    def __sub__(self, other) -> Tensor:
+        other = self._lift(other)
+        out = self._broadcast(other, np.subtract, "sub")
+
+        def backward(g):
+            return _unbroadcast(g, self.shape), _unbroadcast(-g, other.shape)
+
+        return self._make(out, (self, other), backward, "sub")
+
+    def __mul__(self, other) -> Tensor:
+        other = self._lift(other)
+        out = self._broadcast(other, np.multiply, "mul")
+
+        def backward(g):
+            return _unbroadcast(g * other.data, self.shape), _unbroadcast(g * self.data, other.shape)
+
+        return self._make(out, (self, other), backward, "mul")
+
+    def __truediv__(self, other) -> Tensor:
+        other = self._lift(other)
+        out = self._broadcast(other, np.divide, "div")
+
+        def backward(g):
+            g_over_b = g / other.data
+            return _unbroadcast(g_over_b, self.shape), _unbroadcast(-g_over_b * out, other.shape)
+
+        return self._make(out, (self, other), backward, "div")
+
+    def __pow__(self, exponent) -> Tensor:
+        """x ** p. d/dx = p x^(p-1); d/dp = x^p log x (only computed when p needs a gradient)."""
+        exponent = self._lift(exponent)
+        out = self._broadcast(exponent, np.power, "pow")
+
+        def backward(g):
+            x, p = self.data, exponent.data
+            grad_x = _unbroadcast(g * p * x ** (p - 1), self.shape)
+            grad_p = _unbroadcast(g * out * np.log(x), exponent.shape) if exponent.requires_grad else None
+            return grad_x, grad_p
+
+        return self._make(out, (self, exponent), backward, "pow")
+
+    def __radd__(self, other) -> Tensor:
+        return self._lift(other) + self
+
+    def __rsub__(self, other) -> Tensor:
+        return self._lift(other) - self
+
+    def __rmul__(self, other) -> Tensor:
+        return self._lift(other) * self
+
+    def __rtruediv__(self, other) -> Tensor:
+        return self._lift(other) / self
+
+    def __rpow__(self, other) -> Tensor:
+        return self._lift(other) ** self
+
+    def __neg__(self) -> Tensor:
+        return self._make(-self.data, (self,), lambda g: (-g,), "neg")
+
+    def __matmul__(self, other) -> Tensor:
+        """Matrix product with numpy's rules (1-D operands, broadcast batch dimensions).
+
+        For C = A @ B: dA = dC @ B^T and dB = A^T @ dC, summed over broadcast batch axes.
+        """
+        other = self._lift(other)
+        a, b = self.data, other.data
+        if a.ndim == 0 or b.ndim == 0:
+            raise ValueError(f"matmul: both operands need at least 1 dimension, got shapes {a.shape} and {b.shape}")
+        try:
+            out = a @ b
+        except ValueError:
+            raise ValueError(
+                f"matmul: shapes {a.shape} and {b.shape} are not aligned: the last dimension of the "
+                f"first ({a.shape[-1]}) must equal the {'only' if b.ndim == 1 else 'second-to-last'} "
+                f"dimension of the second ({b.shape[0] if b.ndim == 1 else b.shape[-2]})"
+            ) from None
+
+        def backward(g):
+            a2 = a.reshape(1, -1) if a.ndim == 1 else a  # numpy's 1-D promotion, made explicit
+            b2 = b.reshape(-1, 1) if b.ndim == 1 else b
+            g2 = g.reshape(np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2]) + (a2.shape[-2], b2.shape[-1]))
+            grad_a = (
+                _unbroadcast(g2 @ np.swapaxes(b2, -1, -2), a2.shape).reshape(a.shape) if self.requires_grad else None
+            )
+            grad_b = (
+                _unbroadcast(np.swapaxes(a2, -1, -2) @ g2, b2.shape).reshape(b.shape) if other.requires_grad else None
+            )
+            return grad_a, grad_b
+
+        return self._make(out, (self, other), backward, "matmul")
+
+    def __rmatmul__(self, other) -> Tensor:
+        return self._lift(other) @ self
+
+    # comparisons give plain boolean arrays: they have no gradient
+    def __lt__(self, other) -> Array:
+        return self.data < _as_array(other)
+
+    def __le__(self, other) -> Array:
+        return self.data <= _as_array(other)
+
+    def __gt__(self, other) -> Array:
+        return self.data > _as_array(other)
+
+    def __ge__(self, other) -> Array:
+        return self.data >= _as_array(other)
+
+    def __eq__(self, other) -> Array:
+        return self.data == _as_array(other)
+
+    def __ne__(self, other) -> Array:
+        return self.data != _as_array(other)
+
+    # ---------------------------------------------------------------- elementwise unary ops
+    def exp(self) -> Tensor:
+        out = np.exp(self.data)
+        return self._make(out, (self,), lambda g: (g * out,), "exp")
+
+    def log(self) -> Tensor:
+        return self._make(np.log(self.data), (self,), lambda g: (g / self.data,), "log")
+
+    def sqrt(self) -> Tensor:
+        out = np.sqrt(self.data)
+        return self._make(out, (self,), lambda g: (g / (2 * out),), "sqrt")
+
+    def abs(self) -> Tensor:
+        """|x|; its gradient sign(x) is 0 at x = 0, as in PyTorch."""
+        return self._make(np.abs(self.data), (self,), lambda g: (g * np.sign(self.data),), "abs")
+
+    def tanh(self) -> Tensor:
+        out = np.tanh(self.data)
+        return self._make(out, (self,), lambda g: (g * (1 - out * out),), "tanh")
+
+    def sigmoid(self) -> Tensor:
+        """1 / (1 + e^-x), computed as (1 + tanh(x/2)) / 2, which never overflows."""
+        out = 0.5 * (1 + np.tanh(0.5 * self.data))
+        return self._make(out, (self,), lambda g: (g * out * (1 - out),), "sigmoid")
+
+    def relu(self) -> Tensor:
+        out = np.maximum(self.data, 0)
+        return self._make(out, (self,), lambda g: (g * (out > 0),), "relu")
+
+    # ---------------------------------------------------------------- reductions
+    def sum(self, axis=None, keepdims: bool = False) -> Tensor:
+        out = self.data.sum(axis=axis, keepdims=keepdims)
+        return self._make(out, (self,), lambda g: (_expand(g, self.shape, axis, keepdims),), "sum")
+
+    def mean(self, axis=None, keepdims: bool = False) -> Tensor:
+        out = self.data.mean(axis=axis, keepdims=keepdims)
+        count = self.data.size // max(np.size(out), 1)
+        return self._make(out, (self,), lambda g: (_expand(g / count, self.shape, axis, keepdims),), "mean")
+
+    def max(self, axis=None, keepdims: bool = False) -> Tensor:
+        """The largest element(s). The gradient is shared equally between tied maxima
+        (as torch.amax does), so it always sums to the incoming gradient."""
+        out = self.data.max(axis=axis, keepdims=True)
+
+        def backward(g):
+            is_max = self.data == out
+            share = is_max / is_max.sum(axis=axis, keepdims=True).astype(self.dtype)
+            return (_expand(g, self.shape, axis, keepdims) * share,)
+
+        return self._make(out if keepdims else np.squeeze(out, axis=axis), (self,), backward, "max")
+
+    # ---------------------------------------------------------------- shape ops
+    def reshape(self, *shape) -> Tensor:
+        shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+        try:
+            out = self.data.reshape(shape)
+        except ValueError:
+            raise ValueError(
+                f"reshape: cannot reshape a tensor of shape {self.shape} ({self.size} elements) into {tuple(shape)}"
+            ) from None
+        return self._make(out, (self,), lambda g: (g.reshape(self.shape),), "reshape")
+
+    def transpose(self, *axes) -> Tensor:
+        """Permute the axes (reverse them when none are given)."""
+        axes = axes[0] if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
+        axes = tuple(axes) or tuple(reversed(range(self.ndim)))
+        if sorted(a % max(self.ndim, 1) for a in axes) != list(range(self.ndim)):
+            raise ValueError(
+                f"transpose: axes {axes} are not a permutation of the {self.ndim} axes of shape {self.shape}"
+            )
+        inverse = tuple(np.argsort([a % self.ndim for a in axes]))
+        return self._make(self.data.transpose(axes), (self,), lambda g: (g.transpose(inverse),), "transpose")
+
+    T = property(lambda self: self.transpose(), doc="The tensor with its axes reversed.")
+
+    def flatten(self, start_dim: int = 1) -> Tensor:
+        """Merge every axis from `start_dim` on into one: (N, C, H, W) -> (N, C*H*W)."""
+        return self.reshape(self.shape[:start_dim] + (-1,))
+
+    def __getitem__(self, index) -> Tensor:
+        """numpy indexing: ints, slices, None, Ellipsis, integer arrays and boolean masks.
+        An integer array may repeat an index; the gradients of the repeats add up."""
+        index = _unwrap_index(index)
+        try:
+            out = self.data[index]
+        except IndexError as error:
+            raise IndexError(f"invalid index {index!r} for a tensor of shape {self.shape}: {error}") from None
+        scatter_add = _has_integer_array(index)
+
+        def backward(g):
+            grad = np.zeros_like(self.data)
+            if scatter_add:
+                np.add.at(grad, index, g)
+            else:
+                grad[index] = g
+            return (grad,)
+
+        return self._make(out, (self,), backward, "index")
+
+    # ---------------------------------------------------------------- backward pass
+    def backward(self, grad=None) -> None:
+        """Accumulate d(self)/d(leaf) into `.grad` of every leaf that requires a gradient.
+
+        `grad` is the gradient flowing into this tensor; it may be left out for a one-element
+        tensor (a loss), where it is 1.
+        """
+        if not self.requires_grad:
+            raise RuntimeError(
+                "backward(): this tensor does not require a gradient: none of its inputs had "
+                "requires_grad=True (or it was computed under no_grad())"
+            )
+        if grad is None:
+            if self.size != 1:
+                raise RuntimeError(
+                    f"backward(): a gradient can be implied only for a one-element tensor, this "
+                    f"one has shape {self.shape}; pass backward(grad) with an array of that shape"
+                )
+            grad = np.ones_like(self.data)
+        else:
+            grad = np.asarray(_as_array(grad), dtype=self.dtype)
+            if grad.shape != self.shape:
+                raise ValueError(f"backward(): grad has shape {grad.shape} but the tensor has shape {self.shape}")
+
+        grads = {id(self): grad}
+        for node in reversed(_topological_order(self)):
+            g = grads.pop(id(node), None)
+            if g is None:
+                continue
+            if node._backward is None:
+                node._accumulate_grad(g)
+                continue
+            for parent, parent_grad in zip(node._parents, node._backward(g)):
+                if parent_grad is None or not parent.requires_grad:
+                    continue
+                if parent_grad.shape != parent.shape:
+                    raise ValueError(
+                        f"backward of '{node._op}' returned a gradient of shape {parent_grad.shape} "
+                        f"for an input of shape {parent.shape}"
+                    )
+                key = id(parent)
+                grads[key] = parent_grad if key not in grads else grads[key] + parent_grad
+
+    def _accumulate_grad(self, g: Array) -> None:
+        if self.grad is None:
+            self.grad = np.array(g, dtype=self.dtype)  # a copy: g may be shared with other nodes
+        else:
+            self.grad += g
+
+
+def _topological_order(root: Tensor) -> list[Tensor]:
+    """Every tensor that `root` depends on (and needs a gradient), inputs before the ops that
+    use them. Iterative depth-first search, so a chain of any length fits in the stack."""
+    order: list[Tensor] = []
+    visited: set[int] = set()
+    stack: list[tuple[Tensor, bool]] = [(root, False)]
+    while stack:
+        node, inputs_done = stack.pop()
+        if inputs_done:
+            order.append(node)
+            continue
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
+        stack.append((node, True))
+        stack.extend((p, False) for p in node._parents if p.requires_grad and id(p) not in visited)
+    return order
+
+
+def as_tensor(x) -> Tensor:
+    """x itself if it is a Tensor, else a new Tensor of it (numpy arrays are not copied)."""
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+def concatenate(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
+    """Join tensors along an existing axis; the gradient is split back at the same places."""
+    tensors = tuple(as_tensor(t) for t in tensors)
+    try:
+        out = np.concatenate([t.data for t in tensors], axis=axis)
+    except ValueError:
+        raise ValueError(f"concatenate: shapes {[t.shape for t in tensors]} do not match outside axis {axis}") from None
+    boundaries = np.cumsum([t.shape[axis] for t in tensors])[:-1]
+    return Tensor._make(out, tensors, lambda g: tuple(np.split(g, boundaries, axis=axis)), "concatenate")
+
+
+def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
+    """Join same-shaped tensors along a new axis."""
+    tensors = tuple(as_tensor(t) for t in tensors)
+    try:
+        out = np.stack([t.data for t in tensors], axis=axis)
+    except ValueError:
+        raise ValueError(f"stack: all tensors need the same shape, got {[t.shape for t in tensors]}") from None
+    return Tensor._make(out, tensors, lambda g: tuple(np.moveaxis(g, axis, 0)), "stack")
+
+
+def where(condition, x, y) -> Tensor:
+    """Elementwise `x if condition else y`, with broadcasting; the gradient follows the choice."""
+    condition = np.asarray(condition.data if isinstance(condition, Tensor) else condition, dtype=bool)
+    x = as_tensor(x)
+    y = x._lift(y)
+    try:
+        out = np.where(condition, x.data, y.data)
+    except ValueError:
+        raise ValueError(
+            f"where: shapes {condition.shape}, {x.shape} and {y.shape} do not broadcast together"
+        ) from None
+
+    def backward(g):
+        zero = np.zeros((), dtype=g.dtype)
+        return (
+            _unbroadcast(np.where(condition, g, zero), x.shape),
+            _unbroadcast(np.where(condition, zero, g), y.shape),
+        )
+
+    return Tensor._make(out, (x, y), backward, "where")
