@@ -1,0 +1,52 @@
+"""Batch normalization layers."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tinynet import functional as F
+from tinynet.dtype import get_default_dtype
+from tinynet.nn.module import Module
+from tinynet.nn.parameter import Parameter
+from tinynet.tensor import Tensor
+
+
+class _BatchNorm(Module):
+    """Normalizes each of `num_features` channels (axis 1); see `F.batch_norm` for the math.
+    Running mean and variance are buffers: saved in the state dict, never optimized."""
+
+    input_ndims: tuple[int, ...] = ()
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1, affine: bool = True):
+        super().__init__()
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        dtype = get_default_dtype()
+        self.weight = Parameter(np.ones(num_features, dtype=dtype)) if affine else None
+        self.bias = Parameter(np.zeros(num_features, dtype=dtype)) if affine else None
+        self.register_buffer("running_mean", np.zeros(num_features, dtype=dtype))
+        self.register_buffer("running_var", np.ones(num_features, dtype=dtype))
+        self.register_buffer("num_batches_tracked", np.array(0, dtype=np.int64))
+
+    def forward(self, x: Tensor) -> Tensor:
+        name = type(self).__name__
+        if x.ndim not in self.input_ndims or x.shape[1] != self.num_features:
+            raise ValueError(
+                f"{name}({self.num_features}): expected a {' or '.join(f'{n}-D' for n in self.input_ndims)} input "
+                f"with {self.num_features} channels in axis 1, got shape {x.shape}"
+            )
+        if self.training:
+            if x.size == x.shape[1]:
+                raise ValueError(f"{name}: training needs more than one value per channel, got shape {x.shape}")
+            self.num_batches_tracked += 1
+        return F.batch_norm(
+            x, self.running_mean, self.running_var, self.weight, self.bias, self.training, self.momentum, self.eps
+        )
+
+    def extra_repr(self) -> str:
+        return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.weight is not None}"
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch normalization of (N, C) or (N, C, L) inputs."""
+
+    input_ndims = (2, 3)
