@@ -1,8 +1,11 @@
 """tinynet: a small, readable deep-learning framework on numpy."""
 
+from tinynet import functional, nn, optim
+from tinynet import functional as F  # noqa: F401
 from tinynet.dtype import get_default_dtype, is_grad_enabled, no_grad, set_default_dtype
 from tinynet.function import Context, Function
 from tinynet.gradcheck import GradcheckError, gradcheck
+from tinynet.random import manual_seed
 from tinynet.tensor import Tensor, as_tensor, concatenate, stack, where
 
 __version__ = "0.1.0"
@@ -14,10 +17,14 @@ __all__ = [
     "Tensor",
     "as_tensor",
     "concatenate",
+    "functional",
     "get_default_dtype",
     "gradcheck",
     "is_grad_enabled",
+    "manual_seed",
+    "nn",
     "no_grad",
+    "optim",
     "set_default_dtype",
     "stack",
     "where",

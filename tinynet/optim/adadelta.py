@@ -1,0 +1,33 @@
+"""Adadelta: step sizes from running averages of squared gradients and squared updates."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tinynet.optim.optimizer import Optimizer, check_hyperparameter
+
+
+class Adadelta(Optimizer):
+    """Adadelta (Zeiler, 2012), with PyTorch's semantics:
+
+    s_t = ρ s_{t-1} + (1 - ρ) g_t²
+    Δ_t = √(u_{t-1} + ε) / √(s_t + ε) · g_t
+    u_t = ρ u_{t-1} + (1 - ρ) Δ_t²
+    θ_t = θ_{t-1} - lr Δ_t
+    """
+
+    def __init__(self, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6, weight_decay: float = 0.0):
+        super().__init__(lr, weight_decay)
+        check_hyperparameter("rho", rho, 0.0, 1.0)
+        check_hyperparameter("eps", eps)
+        self.rho, self.eps = rho, eps
+
+    def compute_step(self, grads: np.ndarray) -> np.ndarray:
+        square_avg, acc_delta = self.buffer("square_avg", grads), self.buffer("acc_delta", grads)
+        step = self.workspace(grads)
+        square_avg *= self.rho
+        square_avg += np.multiply(np.square(grads, out=step), 1 - self.rho, out=step)
+        delta = np.sqrt(acc_delta + self.eps) / np.sqrt(square_avg + self.eps) * grads
+        acc_delta *= self.rho
+        acc_delta += (1 - self.rho) * np.square(delta)
+        return np.multiply(delta, self.lr, out=step)

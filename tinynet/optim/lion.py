@@ -1,0 +1,37 @@
+"""Lion: the sign of an interpolated momentum."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tinynet.optim.optimizer import Optimizer, check_betas
+
+
+class Lion(Optimizer):
+    """Lion (Chen et al., 2023, "Symbolic Discovery of Optimization Algorithms"):
+
+        c_t = β1 m_{t-1} + (1 - β1) g_t
+        θ_t = θ_{t-1} - lr sign(c_t)              (decoupled weight decay: θ ← θ (1 - lr λ) first)
+        m_t = β2 m_{t-1} + (1 - β2) g_t
+
+    Every coordinate moves by exactly lr, so lr is typically 3-10x smaller than Adam's.
+    """
+
+    decoupled_weight_decay = True
+
+    def __init__(self, lr: float = 1e-4, betas: tuple[float, float] = (0.9, 0.99), weight_decay: float = 0.0):
+        super().__init__(lr, weight_decay)
+        check_betas(betas)
+        self.betas = tuple(betas)
+
+    def compute_step(self, grads: np.ndarray) -> np.ndarray:
+        beta1, beta2 = self.betas
+        m = self.buffer("exp_avg", grads)
+        step = self.workspace(grads)
+        np.multiply(m, beta1, out=step)
+        step += (1 - beta1) * grads
+        np.sign(step, out=step)
+        step *= self.lr
+        m *= beta2
+        m += (1 - beta2) * grads
+        return step

@@ -1,0 +1,264 @@
+"""Learning-rate schedules with PyTorch's semantics: each changes `optimizer.lr`.
+
+    scheduler = StepLR(opt, step_size=10, gamma=0.5)
+    for epoch in range(epochs):
+        train_one_epoch(...)       # opt.step(...) inside
+        scheduler.step()           # once per epoch (or per batch, for OneCycleLR)
+
+Constructing a scheduler sets the lr for step 0; `get_last_lr()` returns it as a one-element
+list, like PyTorch's (one parameter group).
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_right
+
+from tinynet.optim.optimizer import Optimizer
+
+
+class LRScheduler:
+    """Base class: subclasses write `lr_at(epoch)`, the lr after `epoch` calls of step()."""
+
+    def __init__(self, optimizer: Optimizer, last_epoch: int = -1):
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{type(self).__name__} needs a tinynet Optimizer, got {type(optimizer).__name__}")
+        self.optimizer = optimizer
+        self.base_lr = optimizer.lr
+        self.last_epoch = last_epoch
+        self.step()
+
+    def lr_at(self, epoch: int) -> float:
+        raise NotImplementedError
+
+    def step(self) -> None:
+        self.last_epoch += 1
+        self.optimizer.lr = self.lr_at(self.last_epoch)
+
+    def get_last_lr(self) -> list[float]:
+        return [self.optimizer.lr]
+
+    def state_dict(self) -> dict:
+        return {k: v for k, v in vars(self).items() if k != "optimizer"}
+
+    def load_state_dict(self, state: dict) -> None:
+        vars(self).update(state)
+
+
+class StepLR(LRScheduler):
+    """lr = base_lr · γ^⌊epoch / step_size⌋"""
+
+    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1):
+        if step_size < 1:
+            raise ValueError(f"StepLR: step_size must be a positive integer, got {step_size}")
+        self.step_size, self.gamma = step_size, gamma
+        super().__init__(optimizer, last_epoch)
+
+    def lr_at(self, epoch: int) -> float:
+        return self.base_lr * self.gamma ** (epoch // self.step_size)
+
+
+class MultiStepLR(LRScheduler):
+    """lr = base_lr · γ^(number of milestones reached)"""
+
+    def __init__(self, optimizer: Optimizer, milestones: list[int], gamma: float = 0.1, last_epoch: int = -1):
+        self.milestones, self.gamma = sorted(milestones), gamma
+        super().__init__(optimizer, last_epoch)
+
+    def lr_at(self, epoch: int) -> float:
+        return self.base_lr * self.gamma ** bisect_right(self.milestones, epoch)
+
+
+class ExponentialLR(LRScheduler):
+    """lr = base_lr · γ^epoch"""
+
+    def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1):
+        self.gamma = gamma
+        super().__init__(optimizer, last_epoch)
+
+    def lr_at(self, epoch: int) -> float:
+        return self.base_lr * self.gamma**epoch
+
+
+class CosineAnnealingLR(LRScheduler):
+    """lr = η_min + (base_lr - η_min) (1 + cos(π epoch / T_max)) / 2"""
+
+    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1):
+        if T_max < 1:
+            raise ValueError(f"CosineAnnealingLR: T_max must be a positive integer, got {T_max}")
+        self.T_max, self.eta_min = T_max, eta_min
+        super().__init__(optimizer, last_epoch)
+
+    def lr_at(self, epoch: int) -> float:
+        return self.eta_min + (self.base_lr - self.eta_min) * (1 + math.cos(math.pi * epoch / self.T_max)) / 2
+
+
+class LinearLR(LRScheduler):
+    """Warm-up: the factor goes linearly from start_factor to end_factor over total_iters steps.
+
+    lr = base_lr · (start + (end - start) · min(epoch, total_iters) / total_iters)"""
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        start_factor: float = 1 / 3,
+        end_factor: float = 1.0,
+        total_iters: int = 5,
+        last_epoch: int = -1,
+    ):
+        if not 0 < start_factor <= 1 or not 0 <= end_factor <= 1:
+            raise ValueError("LinearLR: start_factor must be in (0, 1] and end_factor in [0, 1]")
+        self.start_factor, self.end_factor, self.total_iters = start_factor, end_factor, total_iters
+        super().__init__(optimizer, last_epoch)
+
+    def lr_at(self, epoch: int) -> float:
+        progress = min(epoch, self.total_iters) / self.total_iters if self.total_iters else 1.0
+        return self.base_lr * (self.start_factor + (self.end_factor - self.start_factor) * progress)
+
+
+class OneCycleLR(LRScheduler):
+    """The 1cycle policy (Smith & Topin, 2018), stepped once per batch.
+
+    The lr rises from max_lr / div_factor to max_lr over the first pct_start of total_steps,
+    then falls to max_lr / (div_factor · final_div_factor), annealed by cosine (or linearly).
+    With cycle_momentum, the optimizer's momentum (or β1) moves the opposite way, between
+    max_momentum and base_momentum.
+    """
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        max_lr: float,
+        total_steps: int | None = None,
+        epochs: int | None = None,
+        steps_per_epoch: int | None = None,
+        pct_start: float = 0.3,
+        anneal_strategy: str = "cos",
+        cycle_momentum: bool = True,
+        base_momentum: float = 0.85,
+        max_momentum: float = 0.95,
+        div_factor: float = 25.0,
+        final_div_factor: float = 1e4,
+        three_phase: bool = False,
+        last_epoch: int = -1,
+    ):
+        if total_steps is None:
+            if epochs is None or steps_per_epoch is None:
+                raise ValueError("OneCycleLR: give total_steps, or both epochs and steps_per_epoch")
+            total_steps = epochs * steps_per_epoch
+        if total_steps < 1 or not 0 <= pct_start <= 1 or anneal_strategy not in ("cos", "linear"):
+            raise ValueError(
+                "OneCycleLR: total_steps must be positive, pct_start in [0, 1], anneal_strategy 'cos' or 'linear'"
+            )
+        self.total_steps = total_steps
+        self.anneal = self._cos if anneal_strategy == "cos" else self._linear
+        initial_lr = max_lr / div_factor
+        min_lr = initial_lr / final_div_factor
+        warm_end = float(pct_start * total_steps) - 1
+        if three_phase:  # (end step, (lr from, to), (momentum from, to))
+            self.phases = [
+                (warm_end, (initial_lr, max_lr), (max_momentum, base_momentum)),
+                (float(2 * pct_start * total_steps) - 2, (max_lr, initial_lr), (base_momentum, max_momentum)),
+                (total_steps - 1, (initial_lr, min_lr), (max_momentum, max_momentum)),
+            ]
+        else:
+            self.phases = [
+                (warm_end, (initial_lr, max_lr), (max_momentum, base_momentum)),
+                (total_steps - 1, (max_lr, min_lr), (base_momentum, max_momentum)),
+            ]
+        self.cycle_momentum = cycle_momentum and (hasattr(optimizer, "momentum") or hasattr(optimizer, "betas"))
+        optimizer.lr = initial_lr
+        super().__init__(optimizer, last_epoch)
+
+    @staticmethod
+    def _cos(start: float, end: float, pct: float) -> float:
+        return end + (start - end) / 2 * (math.cos(math.pi * pct) + 1)
+
+    @staticmethod
+    def _linear(start: float, end: float, pct: float) -> float:
+        return (end - start) * pct + start
+
+    def _phase_values(self, step: int) -> tuple[float, float]:
+        if step > self.total_steps:
+            raise ValueError(f"OneCycleLR: stepped {step} times, past total_steps={self.total_steps}")
+        start = 0.0
+        for i, (end, lrs, momenta) in enumerate(self.phases):
+            if step <= end or i == len(self.phases) - 1:
+                pct = (step - start) / (end - start)
+                return self.anneal(*lrs, pct), self.anneal(*momenta, pct)
+            start = end
+        raise AssertionError("unreachable")
+
+    def lr_at(self, epoch: int) -> float:
+        lr, momentum = self._phase_values(epoch)
+        if self.cycle_momentum:
+            if hasattr(self.optimizer, "betas"):
+                self.optimizer.betas = (momentum, *self.optimizer.betas[1:])
+            else:
+                self.optimizer.momentum = momentum
+        return lr
+
+
+class ReduceLROnPlateau:
+    """Multiply the lr by `factor` when a metric has stopped improving for `patience` epochs.
+
+    `step(metric)` once per epoch. In mode 'min' an improvement is metric < best · (1 - threshold)
+    (threshold_mode 'rel') or metric < best - threshold ('abs'); 'max' mirrors it. After a
+    reduction, `cooldown` epochs pass before counting again. The lr never goes below min_lr,
+    and a change smaller than eps is skipped.
+    """
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        mode: str = "min",
+        factor: float = 0.1,
+        patience: int = 10,
+        threshold: float = 1e-4,
+        threshold_mode: str = "rel",
+        cooldown: int = 0,
+        min_lr: float = 0.0,
+        eps: float = 1e-8,
+    ):
+        if factor >= 1.0:
+            raise ValueError(f"ReduceLROnPlateau: factor must be below 1.0, got {factor}")
+        if mode not in ("min", "max") or threshold_mode not in ("rel", "abs"):
+            raise ValueError("ReduceLROnPlateau: mode must be 'min' or 'max', threshold_mode 'rel' or 'abs'")
+        self.optimizer = optimizer
+        self.mode, self.factor, self.patience = mode, factor, patience
+        self.threshold, self.threshold_mode = threshold, threshold_mode
+        self.cooldown, self.min_lr, self.eps = cooldown, min_lr, eps
+        self.best = math.inf if mode == "min" else -math.inf
+        self.num_bad_epochs = 0
+        self.cooldown_counter = 0
+        self.last_epoch = 0
+
+    def is_better(self, metric: float, best: float) -> bool:
+        if self.mode == "min":
+            return metric < (best * (1 - self.threshold) if self.threshold_mode == "rel" else best - self.threshold)
+        return metric > (best * (1 + self.threshold) if self.threshold_mode == "rel" else best + self.threshold)
+
+    def step(self, metric: float) -> None:
+        metric = float(metric)
+        self.last_epoch += 1
+        if self.is_better(metric, self.best):
+            self.best, self.num_bad_epochs = metric, 0
+        else:
+            self.num_bad_epochs += 1
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.num_bad_epochs = 0
+        if self.num_bad_epochs > self.patience:
+            new_lr = max(self.optimizer.lr * self.factor, self.min_lr)
+            if self.optimizer.lr - new_lr > self.eps:
+                self.optimizer.lr = new_lr
+            self.cooldown_counter, self.num_bad_epochs = self.cooldown, 0
+
+    def get_last_lr(self) -> list[float]:
+        return [self.optimizer.lr]
+
+    def state_dict(self) -> dict:
+        return {k: v for k, v in vars(self).items() if k != "optimizer"}
+
+    def load_state_dict(self, state: dict) -> None:
+        vars(self).update(state)

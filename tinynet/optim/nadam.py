@@ -1,0 +1,50 @@
+"""NAdam: Adam with Nesterov momentum."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tinynet.optim.optimizer import Optimizer, check_betas, check_hyperparameter
+
+
+class NAdam(Optimizer):
+    """NAdam (Dozat, 2016), with PyTorch's semantics and momentum schedule:
+
+    μ_t = β1 (1 - 0.96^(t ψ) / 2),   Π_t = μ_1 ⋯ μ_t              (ψ = momentum_decay)
+    m_t = β1 m_{t-1} + (1 - β1) g_t,  v_t = β2 v_{t-1} + (1 - β2) g_t²
+    σ_t = √(v_t / (1 - β2^t)) + ε
+    θ_t = θ_{t-1} - lr [ (1 - μ_t) / (1 - Π_t) · g_t + μ_{t+1} / (1 - Π_t μ_{t+1}) · m_t ] / σ_t
+    """
+
+    def __init__(
+        self,
+        lr: float = 2e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        momentum_decay: float = 4e-3,
+    ):
+        super().__init__(lr, weight_decay)
+        check_betas(betas)
+        check_hyperparameter("eps", eps)
+        check_hyperparameter("momentum_decay", momentum_decay)
+        self.betas, self.eps, self.momentum_decay = tuple(betas), eps, momentum_decay
+
+    def compute_step(self, grads: np.ndarray) -> np.ndarray:
+        beta1, beta2 = self.betas
+        t = self.step_count
+        mu = beta1 * (1 - 0.5 * 0.96 ** (t * self.momentum_decay))
+        mu_next = beta1 * (1 - 0.5 * 0.96 ** ((t + 1) * self.momentum_decay))
+        mu_product = self.state["mu_product"] = np.array(self.state.get("mu_product", 1.0) * mu)
+        m, v = self.buffer("exp_avg", grads), self.buffer("exp_avg_sq", grads)
+        step = self.workspace(grads)
+        m *= beta1
+        m += np.multiply(grads, 1 - beta1, out=step)
+        v *= beta2
+        v += np.multiply(np.square(grads, out=step), 1 - beta2, out=step)
+        sigma = np.sqrt(v / (1 - beta2**t)) + self.eps
+        np.multiply(grads, float((1 - mu) / (1 - mu_product)), out=step)
+        step += m * float(mu_next / (1 - mu_product * mu_next))
+        step /= sigma
+        step *= self.lr
+        return step

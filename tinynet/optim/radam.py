@@ -1,0 +1,50 @@
+"""RAdam: Adam whose adaptive step is switched on as the variance estimate becomes reliable."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from tinynet.optim.optimizer import Optimizer, check_betas, check_hyperparameter
+
+
+class RAdam(Optimizer):
+    """RAdam (Liu et al., 2020), with PyTorch's semantics:
+
+    m_t = β1 m_{t-1} + (1 - β1) g_t,   v_t = β2 v_{t-1} + (1 - β2) g_t²,   m̂_t = m_t / (1 - β1^t)
+    ρ_∞ = 2 / (1 - β2) - 1,            ρ_t = ρ_∞ - 2 t β2^t / (1 - β2^t)
+    if ρ_t > 5:  r_t = √((ρ_t - 4)(ρ_t - 2) ρ_∞ / ((ρ_∞ - 4)(ρ_∞ - 2) ρ_t))
+                 θ_t = θ_{t-1} - lr m̂_t r_t √(1 - β2^t) / (√v_t + ε)
+    else:        θ_t = θ_{t-1} - lr m̂_t                      (plain momentum SGD, early on)
+    """
+
+    def __init__(
+        self, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0
+    ):
+        super().__init__(lr, weight_decay)
+        check_betas(betas)
+        check_hyperparameter("eps", eps)
+        self.betas, self.eps = tuple(betas), eps
+
+    def compute_step(self, grads: np.ndarray) -> np.ndarray:
+        beta1, beta2 = self.betas
+        t = self.step_count
+        m, v = self.buffer("exp_avg", grads), self.buffer("exp_avg_sq", grads)
+        step = self.workspace(grads)
+        m *= beta1
+        m += np.multiply(grads, 1 - beta1, out=step)
+        v *= beta2
+        v += np.multiply(np.square(grads, out=step), 1 - beta2, out=step)
+        bias_correction2 = 1 - beta2**t
+        rho_inf = 2 / (1 - beta2) - 1
+        rho_t = rho_inf - 2 * t * beta2**t / bias_correction2
+        step_size = self.lr / (1 - beta1**t)
+        if rho_t <= 5:
+            return np.multiply(m, step_size, out=step)
+        rect = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
+        np.sqrt(v, out=step)
+        step += self.eps
+        np.divide(m, step, out=step)
+        step *= step_size * rect * math.sqrt(bias_correction2)
+        return step
