@@ -1,0 +1,38 @@
+"""Every ```python block in README.md and docs/*.md runs, so the docs cannot drift from the code.
+
+The blocks of one file run in order in one namespace, as a reader would paste them."""
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tinynet as tn
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+BLOCK = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
+
+
+@pytest.mark.parametrize("document", DOCUMENTS, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_code_blocks_run(document, tmp_path, monkeypatch):
+    blocks = BLOCK.findall(document.read_text())
+    if not blocks:
+        pytest.skip("no python blocks")
+    monkeypatch.chdir(tmp_path)
+    namespace = {"__name__": "__docs__"}
+    try:
+        for i, block in enumerate(blocks):
+            try:
+                exec(compile(block, f"{document.name} block {i + 1}", "exec"), namespace)
+            except Exception as error:
+                raise AssertionError(f"{document.name}: python block {i + 1} failed: {error!r}") from error
+    finally:
+        tn.set_default_dtype(np.float32)
+
+
+def test_documents_have_no_broken_relative_links():
+    for document in DOCUMENTS:
+        for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", document.read_text()):
+            assert (document.parent / target).exists(), f"{document.name} links to missing {target}"
