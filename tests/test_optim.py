@@ -217,3 +217,20 @@ def test_state_dict_from_another_optimizer():
 def test_base_class_without_compute_step():
     with pytest.raises(NotImplementedError, match="must define compute_step"):
         optim.Optimizer(lr=0.1).step(np.ones(2), np.ones(2))
+
+
+@pytest.mark.parametrize("name", [n for n, cls in ALL.items() if cls.blockwise])
+def test_blockwise_steps_equal_whole_array_steps(name):
+    rng = np.random.default_rng(0)
+    whole, blocked = ALL[name](lr=0.01, weight_decay=0.1), ALL[name](lr=0.01, weight_decay=0.1)
+    whole.blockwise = False
+    blocked.block_size = 16  # 100 parameters: 6 full blocks and a partial one
+    a, b = rng.standard_normal(100).astype(np.float32), None
+    b = a.copy()
+    for _ in range(20):
+        g = rng.standard_normal(100).astype(np.float32)
+        whole.step(g, a)
+        blocked.step(g, b)
+    np.testing.assert_array_equal(a, b)
+    for key in whole.state:
+        np.testing.assert_array_equal(whole.state[key], blocked.state[key])

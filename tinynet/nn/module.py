@@ -10,7 +10,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from tinynet.nn.parameter import FlatStore, Parameter
+from tinynet.nn import parameter
+from tinynet.nn.parameter import FlatStore, Parameter, layout_changed
 from tinynet.tensor import Tensor
 
 CHECKPOINT_MARK = "__tinynet_checkpoint__"
@@ -37,6 +38,8 @@ class Module:
         if name in self._buffers and isinstance(value, np.ndarray):
             self._buffers[name] = value
             return
+        if isinstance(value, (Parameter, Module)) or name in self._parameters or name in self._modules:
+            layout_changed()
         for registry in (self._parameters, self._modules, self._buffers):
             registry.pop(name, None)
         if isinstance(value, Parameter):
@@ -59,6 +62,7 @@ class Module:
         for registry in (self._parameters, self._modules, self._buffers):
             if name in registry:
                 del registry[name]
+                layout_changed()
                 return
         object.__delattr__(self, name)
 
@@ -127,6 +131,11 @@ class Module:
 
     # ---------------------------------------------------------------- the flat store
     def _flat(self) -> tuple[np.ndarray, np.ndarray]:
+        """(params, grads) views of the flat store, packing the parameters into a new store when
+        they are not already side by side in one. Cached until any module's layout changes."""
+        cached = self.__dict__.get("_flat_views")
+        if cached is not None and cached[0] == parameter.layout_version:
+            return cached[1]
         params = self.parameters()
         if not params:
             empty = np.zeros(0, dtype=np.float32)
@@ -134,7 +143,9 @@ class Module:
         store = params[0]._store
         if store is None or not store.holds(params):
             store = FlatStore(params)
-        return store.views(params)
+        views = store.views(params)
+        object.__setattr__(self, "_flat_views", (parameter.layout_version, views))
+        return views
 
     @property
     def params(self) -> np.ndarray:

@@ -21,6 +21,14 @@ import numpy as np
 
 from tinynet.tensor import Tensor, _as_array
 
+layout_version = 0  # bumped whenever parameters are registered, removed, packed or moved
+
+
+def layout_changed() -> None:
+    """Invalidate every Module's cached flat views (see Module._flat)."""
+    global layout_version
+    layout_version += 1
+
 
 class Parameter(Tensor):
     """A Tensor that a Module registers as trainable: requires_grad is True."""
@@ -99,6 +107,7 @@ class FlatStore:
             if old_store is not None:
                 old_store.retire()
             offset = end
+        layout_changed()
 
     def holds(self, params: list[Parameter]) -> bool:
         """Whether `params` lie in this store one after another, in this order."""
@@ -124,5 +133,6 @@ class FlatStore:
         if self.retired:
             return
         self.retired = True
+        layout_changed()
         for array in (self.data, self.grad, *(v for pair in self._views.values() for v in pair)):
             array.flags.writeable = False

@@ -16,6 +16,8 @@ class Adadelta(Optimizer):
     θ_t = θ_{t-1} - lr Δ_t
     """
 
+    blockwise = True
+
     def __init__(self, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6, weight_decay: float = 0.0):
         super().__init__(lr, weight_decay)
         check_hyperparameter("rho", rho, 0.0, 1.0)
@@ -23,7 +25,7 @@ class Adadelta(Optimizer):
         self.rho, self.eps = rho, eps
 
     def compute_step(self, grads: np.ndarray) -> np.ndarray:
-        square_avg, acc_delta = self.buffer("square_avg", grads), self.buffer("acc_delta", grads)
+        square_avg, acc_delta = self.buffer("square_avg"), self.buffer("acc_delta")
         step = self.workspace(grads)
         square_avg *= self.rho
         square_avg += np.multiply(np.square(grads, out=step), 1 - self.rho, out=step)

@@ -14,6 +14,8 @@ class Adagrad(Optimizer):
     θ_t = θ_{t-1} - lr / (1 + (t - 1) lr_decay) · g_t / (√s_t + ε)
     """
 
+    blockwise = True
+
     def __init__(
         self,
         lr: float = 1e-2,
@@ -29,7 +31,7 @@ class Adagrad(Optimizer):
         self.lr_decay, self.initial_accumulator_value, self.eps = lr_decay, initial_accumulator_value, eps
 
     def compute_step(self, grads: np.ndarray) -> np.ndarray:
-        square_sum = self.buffer("sum", grads, self.initial_accumulator_value)
+        square_sum = self.buffer("sum", self.initial_accumulator_value)
         step = self.workspace(grads)
         square_sum += np.multiply(grads, grads, out=step)
         np.sqrt(square_sum, out=step)

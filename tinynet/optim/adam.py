@@ -18,6 +18,8 @@ class Adam(Optimizer):
     θ_t = θ_{t-1} - lr / (1 - β1^t) · m_t / (√v̂_t / √(1 - β2^t) + ε)
     """
 
+    blockwise = True
+
     def __init__(
         self,
         lr: float = 1e-3,
@@ -34,20 +36,21 @@ class Adam(Optimizer):
     def compute_step(self, grads: np.ndarray) -> np.ndarray:
         beta1, beta2 = self.betas
         t = self.step_count
-        m, v = self.buffer("exp_avg", grads), self.buffer("exp_avg_sq", grads)
+        m, v = self.buffer("exp_avg"), self.buffer("exp_avg_sq")
         step = self.workspace(grads)
         m *= beta1
         m += np.multiply(grads, 1 - beta1, out=step)
         v *= beta2
         v += np.multiply(np.square(grads, out=step), 1 - beta2, out=step)
         if self.amsgrad:
-            v_max = self.buffer("max_exp_avg_sq", grads)
+            v_max = self.buffer("max_exp_avg_sq")
             v = np.maximum(v_max, v, out=v_max)
+        # m / (√v / c + ε) = c m / (√v + c ε) with c = √(1 - β2^t): one pass fewer
+        c = math.sqrt(1 - beta2**t)
         np.sqrt(v, out=step)
-        step /= math.sqrt(1 - beta2**t)
-        step += self.eps
+        step += c * self.eps
         np.divide(m, step, out=step)
-        step *= self.lr / (1 - beta1**t)
+        step *= self.lr * c / (1 - beta1**t)
         return step
 
 

@@ -15,6 +15,8 @@ class Adamax(Optimizer):
     θ_t = θ_{t-1} - lr / (1 - β1^t) · m_t / u_t
     """
 
+    blockwise = True
+
     def __init__(
         self, lr: float = 2e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0
     ):
@@ -25,7 +27,7 @@ class Adamax(Optimizer):
 
     def compute_step(self, grads: np.ndarray) -> np.ndarray:
         beta1, beta2 = self.betas
-        m, u = self.buffer("exp_avg", grads), self.buffer("exp_inf", grads)
+        m, u = self.buffer("exp_avg"), self.buffer("exp_inf")
         step = self.workspace(grads)
         m *= beta1
         m += np.multiply(grads, 1 - beta1, out=step)

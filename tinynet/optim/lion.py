@@ -19,6 +19,8 @@ class Lion(Optimizer):
 
     decoupled_weight_decay = True
 
+    blockwise = True
+
     def __init__(self, lr: float = 1e-4, betas: tuple[float, float] = (0.9, 0.99), weight_decay: float = 0.0):
         super().__init__(lr, weight_decay)
         check_betas(betas)
@@ -26,7 +28,7 @@ class Lion(Optimizer):
 
     def compute_step(self, grads: np.ndarray) -> np.ndarray:
         beta1, beta2 = self.betas
-        m = self.buffer("exp_avg", grads)
+        m = self.buffer("exp_avg")
         step = self.workspace(grads)
         np.multiply(m, beta1, out=step)
         step += (1 - beta1) * grads

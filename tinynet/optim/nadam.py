@@ -36,7 +36,7 @@ class NAdam(Optimizer):
         mu = beta1 * (1 - 0.5 * 0.96 ** (t * self.momentum_decay))
         mu_next = beta1 * (1 - 0.5 * 0.96 ** ((t + 1) * self.momentum_decay))
         mu_product = self.state["mu_product"] = np.array(self.state.get("mu_product", 1.0) * mu)
-        m, v = self.buffer("exp_avg", grads), self.buffer("exp_avg_sq", grads)
+        m, v = self.buffer("exp_avg"), self.buffer("exp_avg_sq")
         step = self.workspace(grads)
         m *= beta1
         m += np.multiply(grads, 1 - beta1, out=step)

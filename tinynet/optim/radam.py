@@ -19,6 +19,8 @@ class RAdam(Optimizer):
     else:        θ_t = θ_{t-1} - lr m̂_t                      (plain momentum SGD, early on)
     """
 
+    blockwise = True
+
     def __init__(
         self, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0
     ):
@@ -30,7 +32,7 @@ class RAdam(Optimizer):
     def compute_step(self, grads: np.ndarray) -> np.ndarray:
         beta1, beta2 = self.betas
         t = self.step_count
-        m, v = self.buffer("exp_avg", grads), self.buffer("exp_avg_sq", grads)
+        m, v = self.buffer("exp_avg"), self.buffer("exp_avg_sq")
         step = self.workspace(grads)
         m *= beta1
         m += np.multiply(grads, 1 - beta1, out=step)

@@ -17,6 +17,8 @@ class RMSProp(Optimizer):
                                       θ_t = θ_{t-1} - lr g_t / σ_t (otherwise)
     """
 
+    blockwise = True
+
     def __init__(
         self,
         lr: float = 1e-2,
@@ -33,12 +35,12 @@ class RMSProp(Optimizer):
         self.alpha, self.eps, self.momentum, self.centered = alpha, eps, momentum, centered
 
     def compute_step(self, grads: np.ndarray) -> np.ndarray:
-        square_avg = self.buffer("square_avg", grads)
+        square_avg = self.buffer("square_avg")
         step = self.workspace(grads)
         square_avg *= self.alpha
         square_avg += np.multiply(np.square(grads, out=step), 1 - self.alpha, out=step)
         if self.centered:
-            grad_avg = self.buffer("grad_avg", grads)
+            grad_avg = self.buffer("grad_avg")
             grad_avg *= self.alpha
             grad_avg += np.multiply(grads, 1 - self.alpha, out=step)
             np.subtract(square_avg, np.square(grad_avg, out=step), out=step)
@@ -48,7 +50,7 @@ class RMSProp(Optimizer):
         step += self.eps
         np.divide(grads, step, out=step)
         if self.momentum:
-            velocity = self.buffer("momentum_buffer", grads)
+            velocity = self.buffer("momentum_buffer")
             velocity *= self.momentum
             velocity += step
             step[...] = velocity

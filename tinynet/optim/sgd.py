@@ -18,6 +18,8 @@ class SGD(Optimizer):
     SGD(momentum=μ, dampening=μ).
     """
 
+    blockwise = True
+
     def __init__(
         self,
         lr: float = 1e-3,
@@ -37,17 +39,16 @@ class SGD(Optimizer):
         step = self.workspace(grads)
         if not self.momentum:
             return np.multiply(grads, self.lr, out=step)
-        if "momentum_buffer" not in self.state:
-            velocity = self.state["momentum_buffer"] = grads.copy()
+        velocity = self.buffer("momentum_buffer")
+        if self.step_count == 1:
+            velocity[...] = grads
         else:
-            velocity = self.state["momentum_buffer"]
             velocity *= self.momentum
-            velocity += np.multiply(grads, 1 - self.dampening, out=step)
-        if self.nesterov:
-            np.multiply(velocity, self.momentum, out=step)
-            step += grads
-        else:
-            step[...] = velocity
+            velocity += np.multiply(grads, 1 - self.dampening, out=step) if self.dampening else grads
+        if not self.nesterov:
+            return np.multiply(velocity, self.lr, out=step)
+        np.multiply(velocity, self.momentum, out=step)
+        step += grads
         step *= self.lr
         return step
 

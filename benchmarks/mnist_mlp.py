@@ -1,0 +1,229 @@
+"""Side by side: one MNIST epoch of the reference MLP in tinynet, PyTorch and hand-written numpy.
+
+    python benchmarks/mnist_mlp.py            # 5 timed epochs each, alternating
+    python benchmarks/mnist_mlp.py --quick    # 2 timed epochs each
+    python benchmarks/mnist_mlp.py --model cnn --epochs 1
+
+Reference workload (mlp): 784-256-128-10 ReLU MLP, softmax cross-entropy, Adam(lr=1e-3),
+batch 128, shuffled, float32, one epoch of 60,000 samples; only the training loop is timed
+(data already in memory). The cnn workload is conv3x3(1->16, pad 1)-ReLU-maxpool2,
+conv3x3(16->32, pad 1)-ReLU-maxpool2, Linear(1568, 128)-ReLU, Linear(128, 10), same settings.
+
+Each framework runs in its own child process, so that its peak resident memory is its own;
+the parent asks them for one epoch in turn, so that a slow patch of the machine hits all of
+them alike. The table gives the median seconds per epoch, each framework's time as a ratio
+to tinynet's, the peak RSS and the test accuracy after the timed epochs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import platform
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+BATCH, LR, SEED = 128, 1e-3, 0
+
+
+def load_data(model: str):
+    sys.path.insert(0, str(ROOT))
+    from tinynet.data import load_mnist
+
+    x_train, y_train, x_test, y_test = load_mnist()
+    shape = (-1, 784) if model == "mlp" else (-1, 1, 28, 28)
+    return x_train.reshape(shape), y_train, x_test.reshape(shape), y_test
+
+
+def tinynet_runner(model: str, x_train, y_train, x_test, y_test):
+    import tinynet as tn
+    from tinynet import functional as F
+    from tinynet import nn, optim
+    from tinynet.data import DataLoader, TensorDataset
+
+    tn.manual_seed(SEED)
+    if model == "mlp":
+        net = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, 10))
+    else:
+        net = nn.Sequential(
+            nn.Conv2d(1, 16, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(16, 32, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Linear(1568, 128),
+            nn.ReLU(),
+            nn.Linear(128, 10),
+        )
+    opt = optim.Adam(lr=LR)
+    loader = DataLoader(TensorDataset(x_train, y_train), batch_size=BATCH, shuffle=True, seed=SEED)
+
+    def epoch():
+        for x, y in loader:
+            loss = F.cross_entropy(net(x), y)
+            net.zero_grad()
+            loss.backward()
+            opt.step(net.grads, net.params)
+
+    @tn.no_grad()
+    def accuracy():
+        net.eval()
+        return float(
+            np.mean(
+                [net(x_test[i : i + 1000]).data.argmax(1) == y_test[i : i + 1000] for i in range(0, len(y_test), 1000)]
+            )
+        )
+
+    return epoch, accuracy
+
+
+def torch_runner(model: str, x_train, y_train, x_test, y_test):
+    import torch
+
+    torch.set_num_threads(os.cpu_count())
+    torch.manual_seed(SEED)
+    tnn = torch.nn
+    if model == "mlp":
+        net = tnn.Sequential(tnn.Linear(784, 256), tnn.ReLU(), tnn.Linear(256, 128), tnn.ReLU(), tnn.Linear(128, 10))
+    else:
+        net = tnn.Sequential(
+            tnn.Conv2d(1, 16, 3, padding=1),
+            tnn.ReLU(),
+            tnn.MaxPool2d(2),
+            tnn.Conv2d(16, 32, 3, padding=1),
+            tnn.ReLU(),
+            tnn.MaxPool2d(2),
+            tnn.Flatten(),
+            tnn.Linear(1568, 128),
+            tnn.ReLU(),
+            tnn.Linear(128, 10),
+        )
+    opt = torch.optim.Adam(net.parameters(), lr=LR)
+    x, y = torch.from_numpy(x_train), torch.from_numpy(y_train)
+    generator = torch.Generator().manual_seed(SEED)
+
+    def epoch():
+        order = torch.randperm(len(y), generator=generator)
+        for start in range(0, len(y), BATCH):
+            batch = order[start : start + BATCH]
+            loss = torch.nn.functional.cross_entropy(net(x[batch]), y[batch])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+
+    @torch.no_grad()
+    def accuracy():
+        return float((net(torch.from_numpy(x_test)).argmax(1).numpy() == y_test).mean())
+
+    return epoch, accuracy
+
+
+def numpy_runner(model: str, x_train, y_train, x_test, y_test):
+    if model != "mlp":
+        return None
+    sys.path.insert(0, str(Path(__file__).parent))
+    from numpy_mlp import NumpyMLP
+
+    net = NumpyMLP(lr=LR, seed=SEED)
+    generator = np.random.default_rng(SEED)
+
+    def epoch():
+        order = generator.permutation(len(y_train))
+        for start in range(0, len(y_train), BATCH):
+            batch = order[start : start + BATCH]
+            net.train_step(x_train[batch], y_train[batch])
+
+    def accuracy():
+        return float((net.predict(x_test) == y_test).mean())
+
+    return epoch, accuracy
+
+
+RUNNERS = {"tinynet": tinynet_runner, "pytorch": torch_runner, "numpy": numpy_runner}
+
+
+def worker(name: str, model: str, connection) -> None:
+    """Runs in a child process: builds one framework's model, then times epochs on request."""
+    try:
+        runner = RUNNERS[name](model, *load_data(model))
+    except ImportError as error:
+        connection.send(("unavailable", str(error)))
+        return
+    if runner is None:
+        connection.send(("unavailable", f"no {model} in this framework"))
+        return
+    epoch, accuracy = runner
+    connection.send(("ready", None))
+    while connection.recv() == "epoch":
+        start = time.perf_counter()
+        epoch()
+        connection.send(time.perf_counter() - start)
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    connection.send((accuracy(), peak_mib))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", choices=["mlp", "cnn"], default="mlp")
+    parser.add_argument("--epochs", type=int, default=5, help="timed epochs per framework")
+    parser.add_argument("--warmup", type=int, default=1, help="untimed epochs first")
+    parser.add_argument("--quick", action="store_true", help="2 timed epochs, no warm-up")
+    args = parser.parse_args()
+    if args.quick:
+        args.epochs, args.warmup = 2, 0
+
+    context = multiprocessing.get_context("spawn")
+    workers = {}
+    for name in RUNNERS:
+        parent_end, child_end = context.Pipe()
+        process = context.Process(target=worker, args=(name, args.model, child_end))
+        process.start()
+        status, detail = parent_end.recv()
+        if status == "ready":
+            workers[name] = (process, parent_end)
+        else:
+            print(f"{name}: skipped ({detail})")
+            process.join()
+
+    times = {name: [] for name in workers}
+    for round_ in range(args.warmup + args.epochs):
+        for name, (_, connection) in workers.items():
+            connection.send("epoch")
+            seconds = connection.recv()
+            if round_ >= args.warmup:
+                times[name].append(seconds)
+        print(f"round {round_ + 1}: " + "  ".join(f"{n} {t[-1]:.2f} s" for n, t in times.items() if t), flush=True)
+
+    results = {}
+    for name, (process, connection) in workers.items():
+        connection.send("stop")
+        results[name] = connection.recv()
+        process.join()
+
+    base = statistics.median(times["tinynet"])
+    print(
+        f"\n{args.model}, batch {BATCH}, Adam, float32; {args.epochs} timed epochs each, alternating; "
+        f"{os.cpu_count()} cores, {platform.processor() or platform.machine()}, Python {platform.python_version()}"
+    )
+    print(f"{'framework':10s} {'s/epoch':>9s} {'vs tinynet':>11s} {'peak RSS':>10s} {'test acc':>9s}")
+    for name in workers:
+        median = statistics.median(times[name])
+        accuracy, peak = results[name]
+        print(f"{name:10s} {median:9.3f} {median / base:10.2f}x {peak:7.0f} MiB {accuracy:9.4f}")
+    for name, target in (("pytorch", 0.85), ("numpy", 1.15)):
+        if name in times:
+            ratio = base / statistics.median(times[name])
+            print(f"tinynet / {name}: {ratio:.2f} (target <= {target})")
+
+
+if __name__ == "__main__":
+    main()
