@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+sys.path.insert(0, str(EXAMPLES))  # the examples import their shared mnist_training module
 
 
 def load_example(name):
@@ -28,6 +29,15 @@ def test_mnist_mlp_trains_on_a_slice_of_real_mnist(tmp_path, capsys):
     assert mnist_mlp.main(["--eval", str(saved)]) == pytest.approx(accuracy)
 
 
+def test_mnist_cnn_trains_on_a_slice_of_real_mnist(tmp_path, capsys):
+    mnist_cnn = load_example("mnist_cnn")
+    saved = tmp_path / "cnn.npz"
+    accuracy = mnist_cnn.main(["--epochs", "2", "--train-size", "4096", "--save", str(saved), "--quiet"])
+    assert accuracy > 0.85
+    assert capsys.readouterr().out.strip().splitlines()[-1] == f"test accuracy: {accuracy:.4f}"
+    assert mnist_cnn.main(["--eval", str(saved)]) == pytest.approx(accuracy)
+
+
 @pytest.mark.parametrize("optimizer", ["sgdm", "rmsprop", "lion"])
 def test_mnist_mlp_optimizer_flag(optimizer, capsys):
     mnist_mlp = load_example("mnist_mlp")
@@ -38,8 +48,9 @@ def test_mnist_mlp_optimizer_flag(optimizer, capsys):
     assert accuracy > 0.85
 
 
-def test_mnist_mlp_help_lists_the_flags():
-    out = subprocess.run([sys.executable, str(EXAMPLES / "mnist_mlp.py"), "--help"], capture_output=True, text=True)
+@pytest.mark.parametrize("example", ["mnist_mlp.py", "mnist_cnn.py"])
+def test_mnist_examples_list_the_flags(example):
+    out = subprocess.run([sys.executable, str(EXAMPLES / example), "--help"], capture_output=True, text=True)
     for flag in ["--epochs", "--batch-size", "--lr", "--optimizer", "--seed", "--save", "--data", "--eval"]:
         assert flag in out.stdout
 

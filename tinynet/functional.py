@@ -3,6 +3,7 @@
 Most are compositions of Tensor ops, so their gradients come for free. A few are fused into
 one `Function` with a hand-written backward, because the fused form is faster or numerically
 safer: `linear`, `cross_entropy`, `binary_cross_entropy_with_logits` and `gelu`.
+Convolution and pooling live in tinynet.convolution and are re-exported here.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import math
 
 import numpy as np
 
+from tinynet.convolution import adaptive_avg_pool2d, avg_pool2d, conv2d, max_pool2d  # noqa: F401
 from tinynet.function import Context, Function
 from tinynet.random import default_generator
 from tinynet.tensor import Tensor, as_tensor, where

@@ -50,3 +50,9 @@ class BatchNorm1d(_BatchNorm):
     """Batch normalization of (N, C) or (N, C, L) inputs."""
 
     input_ndims = (2, 3)
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch normalization of (N, C, H, W) inputs, per channel over batch, height and width."""
+
+    input_ndims = (4,)

@@ -1,0 +1,66 @@
+"""Conv2d, pooling and BatchNorm2d against torch.nn: outputs and all gradients, float64, 1e-8."""
+
+import numpy as np
+import pytest
+from test_convolution import CONV_CONFIGS, POOL_CONFIGS, conv_id
+
+import tinynet as tn
+from tinynet import nn
+
+torch = pytest.importorskip("torch")
+
+
+def compare(ours, theirs, x):
+    xo = tn.Tensor(x.copy(), requires_grad=True)
+    xt = torch.tensor(x, requires_grad=True)
+    out, expected = ours(xo), theirs(xt)
+    g = np.random.default_rng(1).standard_normal(expected.shape)
+    out.backward(g)
+    expected.backward(torch.tensor(g))
+    np.testing.assert_allclose(out.data, expected.detach().numpy(), rtol=1e-8, atol=1e-12)
+    np.testing.assert_allclose(xo.grad, xt.grad.numpy(), rtol=1e-8, atol=1e-12)
+    ours_params = dict(ours.named_parameters())
+    for name, p in theirs.named_parameters():
+        np.testing.assert_allclose(ours_params[name].grad, p.grad.numpy(), rtol=1e-8, atol=1e-12, err_msg=name)
+    for name, b in theirs.named_buffers():
+        np.testing.assert_allclose(ours.state_dict()[name], b.numpy(), rtol=1e-8, err_msg=name)
+
+
+@pytest.mark.parametrize("config", CONV_CONFIGS, ids=conv_id)
+def test_conv2d_matches_torch(float64, config):
+    in_c, out_c, kernel, stride, padding, dilation, bias, (h, w) = config
+    torch.manual_seed(0)
+    theirs = torch.nn.Conv2d(in_c, out_c, kernel, stride, padding, dilation, bias=bias).double()
+    ours = nn.Conv2d(in_c, out_c, kernel, stride, padding, dilation, bias)
+    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    compare(ours, theirs, np.random.default_rng(0).standard_normal((3, in_c, h, w)))
+
+
+@pytest.mark.parametrize("pool", ["max", "avg"])
+@pytest.mark.parametrize("config", POOL_CONFIGS, ids=lambda c: f"k{c[0]}-s{c[1]}-p{c[2]}")
+def test_pooling_matches_torch(pool, config):
+    ours = (nn.MaxPool2d if pool == "max" else nn.AvgPool2d)(*config)
+    theirs = (torch.nn.MaxPool2d if pool == "max" else torch.nn.AvgPool2d)(*config)
+    compare(ours, theirs, np.random.default_rng(0).standard_normal((2, 3, 6, 7)))
+
+
+def test_adaptive_avg_pool_matches_torch():
+    compare(
+        nn.AdaptiveAvgPool2d(1), torch.nn.AdaptiveAvgPool2d(1), np.random.default_rng(0).standard_normal((2, 3, 5, 4))
+    )
+
+
+@pytest.mark.parametrize("mode", ["train", "eval"])
+def test_batchnorm2d_matches_torch(float64, mode):
+    torch.manual_seed(0)
+    theirs = torch.nn.BatchNorm2d(3, momentum=0.3).double()
+    with torch.no_grad():
+        for t in (theirs.weight, theirs.running_var):
+            t.uniform_(0.5, 2)
+        for t in (theirs.bias, theirs.running_mean):
+            t.uniform_(-1, 1)
+    ours = nn.BatchNorm2d(3, momentum=0.3)
+    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    ours.train(mode == "train")
+    theirs.train(mode == "train")
+    compare(ours, theirs, np.random.default_rng(0).standard_normal((4, 3, 5, 6)) * 2 + 1)

@@ -1,0 +1,229 @@
+"""2-D convolution and pooling on NCHW arrays, by im2col and one matrix product.
+
+im2col ("image to columns") lays every receptive field of the input out as one column of a
+matrix, so that the whole convolution becomes a single matrix product with the flattened
+kernels. For one 4x4 channel and a 3x3 kernel (stride 1, no padding: a 2x2 output):
+
+    input          windows                cols: one column per output pixel
+    a b c d        [a b c]  [b c d]           (0,0) (0,1) (1,0) (1,1)
+    e f g h   ->   [e f g]  [f g h]   ->       a     b     e     f
+    i j k l        [i j k]  [j k l]            b     c     f     g
+    m n o p        ... 4 windows               ...   ...   ...   ...
+                                               k     l     o     p
+
+    out (out_channels x pixels) = W (out_channels x C*kh*kw) @ cols (C*kh*kw x pixels)
+
+The windows are a strided view of the input (`sliding_window_view`), so no Python loop runs
+over pixels or over the batch; one copy lays them out as cols. The backward pass is matrix
+products too:
+
+    dW = dout @ cols^T,        dcols = W^T @ dout,
+
+and col2im adds each column of dcols back onto the input positions its window read, where
+overlapping windows add up: a Python loop over the kh*kw kernel offsets (`kernel_offsets`),
+each step a whole-array operation. Pooling reuses the same windows and offsets.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from tinynet.function import Context, Function
+from tinynet.tensor import Tensor, as_tensor
+
+
+def pair(value, name: str) -> tuple[int, int]:
+    """(v, v) for an int v; a pair of ints unchanged."""
+    if isinstance(value, (int, np.integer)):
+        return int(value), int(value)
+    if isinstance(value, (tuple, list)) and len(value) == 2 and all(isinstance(v, (int, np.integer)) for v in value):
+        return int(value[0]), int(value[1])
+    raise TypeError(f"{name} must be an int or a pair of ints, got {value!r}")
+
+
+def output_size(size: int, kernel: int, stride: int, padding: int, dilation: int) -> int:
+    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def _pad(x: np.ndarray, padding: tuple[int, int], value: float = 0.0) -> np.ndarray:
+    ph, pw = padding
+    if not (ph or pw):
+        return x
+    return np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=value)
+
+
+def _windows(x: np.ndarray, kernel, stride, dilation) -> np.ndarray:
+    """A strided view (N, C, H_out, W_out, kh, kw) of every window the kernel visits."""
+    (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
+    view = sliding_window_view(x, (dh * (kh - 1) + 1, dw * (kw - 1) + 1), axis=(2, 3))
+    return view[:, :, ::sh, ::sw, ::dh, ::dw]
+
+
+def kernel_offsets(out_shape, kernel, stride, dilation):
+    """For each kernel offset (a, b): (a, b, rows, cols), where x[:, :, rows, cols] are the input
+    values that offset meets in every window, as an (N, C, H_out, W_out) view."""
+    h_out, w_out = out_shape[-2:]
+    (sh, sw), (dh, dw) = stride, dilation
+    for a, b in np.ndindex(*kernel):
+        yield a, b, slice(a * dh, a * dh + sh * (h_out - 1) + 1, sh), slice(b * dw, b * dw + sw * (w_out - 1) + 1, sw)
+
+
+def _crop(x: np.ndarray, padding: tuple[int, int]) -> np.ndarray:
+    ph, pw = padding
+    return x[:, :, ph : x.shape[2] - ph, pw : x.shape[3] - pw]
+
+
+class Conv2d(Function):
+    """out[n, o] = bias[o] + sum over c, a, b of x[n, c, s*i + d*a - p, s*j + d*b - p] · W[o, c, a, b]"""
+
+    @staticmethod
+    def forward(ctx: Context, x, weight, bias=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1)):
+        padded = _pad(x, padding)
+        windows = _windows(padded, weight.shape[2:], stride, dilation)
+        n, c, h_out, w_out, kh, kw = windows.shape
+        cols = windows.transpose(1, 4, 5, 0, 2, 3).reshape(c * kh * kw, n * h_out * w_out)
+        kernels = weight.reshape(len(weight), -1)
+        out = kernels @ cols
+        if bias is not None:
+            out += bias[:, None]
+        ctx.save_for_backward(cols, kernels)
+        ctx.shapes = (padded.shape, windows.shape, weight.shape)
+        ctx.stride, ctx.padding, ctx.dilation = stride, padding, dilation
+        return out.reshape(-1, n, h_out, w_out).transpose(1, 0, 2, 3)
+
+    @staticmethod
+    def backward(ctx: Context, grad):
+        cols, kernels = ctx.saved
+        padded_shape, (n, c, h_out, w_out, kh, kw), weight_shape = ctx.shapes
+        grad_out = grad.transpose(1, 0, 2, 3).reshape(len(kernels), -1)  # (out_channels, pixels)
+        grad_x = grad_weight = None
+        if ctx.needs_grad[0]:
+            grad_cols = (kernels.T @ grad_out).reshape(c, kh, kw, n, h_out, w_out)
+            n, c, h, w = padded_shape
+            grad_padded = np.zeros((c, n, h, w), dtype=grad.dtype)  # channels first, like grad_cols: faster adds
+            for a, b, rows, columns in kernel_offsets((h_out, w_out), (kh, kw), ctx.stride, ctx.dilation):
+                grad_padded[:, :, rows, columns] += grad_cols[:, a, b]
+            grad_x = _crop(grad_padded.transpose(1, 0, 2, 3), ctx.padding)
+        if ctx.needs_grad[1]:
+            grad_weight = (grad_out @ cols.T).reshape(weight_shape)
+        if len(ctx.needs_grad) == 2:
+            return grad_x, grad_weight
+        return grad_x, grad_weight, (grad_out.sum(axis=1) if ctx.needs_grad[2] else None)
+
+
+def _check_input(op: str, x: Tensor, kernel, padding, dilation=(1, 1)) -> None:
+    if x.ndim != 4:
+        raise ValueError(f"{op}: expected a 4-D input (batch, channels, height, width), got shape {x.shape}")
+    for axis, name in ((0, "height"), (1, "width")):
+        size = x.shape[2 + axis] + 2 * padding[axis]
+        span = dilation[axis] * (kernel[axis] - 1) + 1
+        if size < span:
+            raise ValueError(
+                f"{op}: input {name} {x.shape[2 + axis]} (padded: {size}) is smaller than the kernel's {span}; "
+                f"input shape {x.shape}"
+            )
+
+
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1) -> Tensor:
+    """2-D convolution (cross-correlation, as in PyTorch) of x (N, C_in, H, W) with weight
+    (C_out, C_in, kh, kw), plus bias (C_out,). Output (N, C_out, H_out, W_out) with
+    H_out = (H + 2 padding - dilation (kh - 1) - 1) // stride + 1."""
+    x, weight = as_tensor(x), as_tensor(weight)
+    stride, padding, dilation = pair(stride, "stride"), pair(padding, "padding"), pair(dilation, "dilation")
+    if weight.ndim != 4:
+        raise ValueError(f"conv2d: weight must be 4-D (out, in, kh, kw), got shape {weight.shape}")
+    if min(stride) < 1 or min(dilation) < 1 or min(padding) < 0:
+        raise ValueError(
+            f"conv2d: stride and dilation must be >= 1 and padding >= 0, got {stride}, {dilation}, {padding}"
+        )
+    _check_input("conv2d", x, weight.shape[2:], padding, dilation)
+    if x.shape[1] != weight.shape[1]:
+        raise ValueError(
+            f"conv2d: input has {x.shape[1]} channels but the weight expects {weight.shape[1]} "
+            f"(input shape {x.shape}, weight shape {weight.shape})"
+        )
+    inputs = (x, weight) if bias is None else (x, weight, bias)
+    return Conv2d.apply(*inputs, stride=stride, padding=padding, dilation=dilation)
+
+
+class MaxPool2d(Function):
+    """out = the largest value in each window. The gradient goes to that one position; where
+    several tie, to the first in row-major order (as PyTorch's index of the maximum)."""
+
+    @staticmethod
+    def forward(ctx: Context, x, kernel=(2, 2), stride=(2, 2), padding=(0, 0)):
+        padded = _pad(x, padding, -np.inf)
+        windows = _windows(padded, kernel, stride, (1, 1))
+        out = windows[..., 0, 0].copy()
+        position = np.zeros(out.shape, dtype=np.uint8 if kernel[0] * kernel[1] < 256 else np.int32)
+        for k, (a, b) in enumerate(np.ndindex(*kernel)):
+            larger = windows[..., a, b] > out  # strictly: a tie keeps the earlier position
+            np.maximum(out, windows[..., a, b], out=out)
+            position += larger * (position.dtype.type(k) - position)
+        ctx.save_for_backward(position)
+        ctx.shape, ctx.kernel, ctx.stride, ctx.padding = padded.shape, kernel, stride, padding
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, grad):
+        (position,) = ctx.saved
+        grad_padded = np.zeros(ctx.shape, dtype=grad.dtype)
+        disjoint = ctx.stride[0] >= ctx.kernel[0] and ctx.stride[1] >= ctx.kernel[1]
+        for k, (_, _, rows, columns) in enumerate(kernel_offsets(grad.shape, ctx.kernel, ctx.stride, (1, 1))):
+            if disjoint:  # each input position is in one window at most: write instead of add
+                np.multiply(grad, position == k, out=grad_padded[:, :, rows, columns])
+            else:
+                grad_padded[:, :, rows, columns] += grad * (position == k)
+        return _crop(grad_padded, ctx.padding)
+
+
+class AvgPool2d(Function):
+    """out = the mean of each window (padding counts as zeros, as PyTorch's default)."""
+
+    @staticmethod
+    def forward(ctx: Context, x, kernel=(2, 2), stride=(2, 2), padding=(0, 0)):
+        padded = _pad(x, padding)
+        ctx.shape, ctx.kernel, ctx.stride, ctx.padding = padded.shape, kernel, stride, padding
+        return _windows(padded, kernel, stride, (1, 1)).mean(axis=(-2, -1))
+
+    @staticmethod
+    def backward(ctx: Context, grad):
+        share = grad / (ctx.kernel[0] * ctx.kernel[1])
+        grad_padded = np.zeros(ctx.shape, dtype=grad.dtype)
+        for _, _, rows, columns in kernel_offsets(grad.shape, ctx.kernel, ctx.stride, (1, 1)):
+            grad_padded[:, :, rows, columns] += share
+        return _crop(grad_padded, ctx.padding)
+
+
+def _pool(op: type[Function], name: str, x, kernel_size, stride, padding) -> Tensor:
+    x = as_tensor(x)
+    kernel = pair(kernel_size, "kernel_size")
+    stride = kernel if stride is None else pair(stride, "stride")
+    padding = pair(padding, "padding")
+    if min(padding) < 0 or padding[0] > kernel[0] // 2 or padding[1] > kernel[1] // 2:
+        raise ValueError(
+            f"{name}: padding must be at most half the kernel size, got padding {padding}, kernel {kernel}"
+        )
+    _check_input(name, x, kernel, padding)
+    return op.apply(x, kernel=kernel, stride=stride, padding=padding)
+
+
+def max_pool2d(x, kernel_size, stride=None, padding=0) -> Tensor:
+    """The maximum of each kernel_size window, moving by stride (default: kernel_size)."""
+    return _pool(MaxPool2d, "max_pool2d", x, kernel_size, stride, padding)
+
+
+def avg_pool2d(x, kernel_size, stride=None, padding=0) -> Tensor:
+    """The mean of each kernel_size window, moving by stride (default: kernel_size)."""
+    return _pool(AvgPool2d, "avg_pool2d", x, kernel_size, stride, padding)
+
+
+def adaptive_avg_pool2d(x, output_size=1) -> Tensor:
+    """Global average pooling: the mean over height and width, keeping them as size 1."""
+    if pair(output_size, "output_size") != (1, 1):
+        raise ValueError(f"adaptive_avg_pool2d: only output_size=1 (global pooling) is supported, got {output_size}")
+    x = as_tensor(x)
+    if x.ndim != 4:
+        raise ValueError(f"adaptive_avg_pool2d: expected a 4-D input, got shape {x.shape}")
+    return x.mean(axis=(2, 3), keepdims=True)
