@@ -7,6 +7,7 @@ import argparse
 import time
 
 import numpy as np
+from plotting import plot_training_curves
 from tqdm import tqdm
 
 import tinynet as tn
@@ -68,41 +69,58 @@ def parse_args(argv, description: str, epochs: int, lr: float, save: str) -> arg
     parser.add_argument("--data", default=None, help="folder with the MNIST files (default: the usual places)")
     parser.add_argument("--eval", metavar="PATH", help="only report the test accuracy of a saved model")
     parser.add_argument("--train-size", type=int, default=None, help="train on the first N images only")
+    parser.add_argument("--plot", metavar="PNG", help="write the training curves to this PNG (needs matplotlib)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     return parser.parse_args(argv)
+
+
+def train(model, opt, data, epochs: int, batch_size: int = 128, seed: int = 0, quiet: bool = False) -> dict:
+    """Train with cosine learning-rate decay, printing a line per epoch; returns the history:
+    {"train_loss": [...], "test_accuracy": [...], "seconds": [...]}, one entry per epoch."""
+    x_train, y_train, x_test, y_test = data
+    schedule = CosineAnnealingLR(opt, T_max=epochs)
+    loader = DataLoader(TensorDataset(x_train, y_train), batch_size=batch_size, shuffle=True, seed=seed)
+    history = {"train_loss": [], "test_accuracy": [], "seconds": []}
+    for epoch in range(1, epochs + 1):
+        start = time.perf_counter()
+        train_loss = train_epoch(model, opt, loader, epoch, epochs, quiet)
+        seconds = time.perf_counter() - start
+        schedule.step()
+        test_accuracy = accuracy(model, x_test, y_test)
+        for key, value in zip(history, (train_loss, test_accuracy, seconds)):
+            history[key].append(value)
+        print(
+            f"epoch {epoch:2d}  train loss {train_loss:.4f}  test accuracy {test_accuracy:.4f}  {seconds:.2f} s",
+            flush=True,
+        )
+    return history
+
+
+def load_data(args: argparse.Namespace, input_shape: tuple[int, ...]):
+    """MNIST from --data (or the usual places), reshaped to input_shape, cut to --train-size."""
+    x_train, y_train, x_test, y_test = load_mnist(args.data)
+    x_train, x_test = x_train.reshape(-1, *input_shape), x_test.reshape(-1, *input_shape)
+    if args.train_size:
+        x_train, y_train = x_train[: args.train_size], y_train[: args.train_size]
+    return x_train, y_train, x_test, y_test
 
 
 def run(args: argparse.Namespace, make_model, input_shape: tuple[int, ...]) -> float:
     """Train `make_model()` on MNIST (or evaluate a saved one) as `args` say; returns the test accuracy."""
     tn.manual_seed(args.seed)
-    x_train, y_train, x_test, y_test = load_mnist(args.data)
-    x_train, x_test = x_train.reshape(-1, *input_shape), x_test.reshape(-1, *input_shape)
-    if args.train_size:
-        x_train, y_train = x_train[: args.train_size], y_train[: args.train_size]
+    data = load_data(args, input_shape)
     model = make_model()
-
     if args.eval:
         model.load(args.eval)
-        test_accuracy = accuracy(model, x_test, y_test)
-        print(f"test accuracy: {test_accuracy:.4f}")
-        return test_accuracy
-
-    opt = OPTIMIZERS[args.optimizer](lr=args.lr)
-    schedule = CosineAnnealingLR(opt, T_max=args.epochs)
-    loader = DataLoader(TensorDataset(x_train, y_train), batch_size=args.batch_size, shuffle=True, seed=args.seed)
-    for epoch in range(1, args.epochs + 1):
-        start = time.perf_counter()
-        train_loss = train_epoch(model, opt, loader, epoch, args.epochs, args.quiet)
-        seconds = time.perf_counter() - start
-        schedule.step()
-        print(
-            f"epoch {epoch:2d}  train loss {train_loss:.4f}  test accuracy {accuracy(model, x_test, y_test):.4f}"
-            f"  {seconds:.2f} s",
-            flush=True,
-        )
-    if args.save:
-        model.save(args.save)
-        print(f"saved the model to {args.save}")
-    test_accuracy = accuracy(model, x_test, y_test)
+        test_accuracy = accuracy(model, data[2], data[3])
+    else:
+        opt = OPTIMIZERS[args.optimizer](lr=args.lr)
+        history = train(model, opt, data, args.epochs, args.batch_size, args.seed, args.quiet)
+        test_accuracy = history["test_accuracy"][-1]
+        if args.save:
+            model.save(args.save)
+            print(f"saved the model to {args.save}")
+        if args.plot:
+            plot_training_curves({args.optimizer: history}, args.plot, f"MNIST, {args.optimizer}, lr {args.lr}")
     print(f"test accuracy: {test_accuracy:.4f}")
     return test_accuracy

@@ -1,10 +1,12 @@
 """The examples run, in a quick mode, on real data."""
 
 import importlib.util
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -14,6 +16,7 @@ sys.path.insert(0, str(EXAMPLES))  # the examples import their shared mnist_trai
 def load_example(name):
     spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
 
@@ -62,3 +65,87 @@ def test_custom_layer_example():
     assert "gradcheck: SiLU, FusedSiLU and Scale pass" in out
     accuracies = [float(line.rsplit(" ", 1)[1]) for line in out.splitlines() if "training accuracy" in line]
     assert len(accuracies) == 2 and min(accuracies) > 0.9
+
+
+def assert_png(path, min_bytes=20_000):
+    """A real, non-trivial PNG image (checked when matplotlib is installed)."""
+    data = Path(path).read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
+    assert len(data) > min_bytes, f"{path} is only {len(data)} bytes"
+    import matplotlib.image
+
+    image = matplotlib.image.imread(path)
+    assert image.shape[0] > 300 and image.shape[1] > 600 and image.std() > 0.05
+
+
+def has_matplotlib():
+    return importlib.util.find_spec("matplotlib") is not None
+
+
+def test_optimizers_2d_quick(tmp_path, capsys):
+    optimizers_2d = load_example("optimizers_2d")
+    tables = optimizers_2d.main(["--steps", "60", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert set(tables) == {"rosenbrock", "beale", "saddle", "quadratic"}
+    assert all(len(table) == len(optimizers_2d.OPTIMIZERS) for table in tables.values())
+    assert "optimizer       best lr  steps to tol   final loss" in out
+    quadratic = tables["quadratic"]
+    assert quadratic["Adam"][2] < optimizers_2d.FUNCTIONS["quadratic"].f(np.array([-4.0, 1.0]))
+    if has_matplotlib():
+        for name in tables:
+            assert_png(tmp_path / f"{name}.png")
+    else:
+        assert "pip install -e" in out
+
+
+@pytest.mark.skipif(not has_matplotlib(), reason="needs matplotlib")
+def test_optimizers_2d_gif(tmp_path):
+    load_example("optimizers_2d").main(["--functions", "quadratic", "--steps", "20", "--gif", "--out", str(tmp_path)])
+    assert (tmp_path / "quadratic.gif").read_bytes()[:6] in (b"GIF89a", b"GIF87a")
+
+
+def test_compare_optimizers_quick(tmp_path, capsys):
+    compare = load_example("compare_optimizers")
+    plot = tmp_path / "compare.png"
+    histories = compare.main(
+        ["--optimizers", "sgdm", "adam", "lion", "--epochs", "2", "--train-size", "3000", "--plot", str(plot)]
+    )
+    out = capsys.readouterr().out
+    assert list(histories) == ["sgdm", "adam", "lion"]
+    assert "optimizer        lr  final loss  test acc  seconds" in out
+    for history in histories.values():
+        assert len(history["train_loss"]) == 2 and history["test_accuracy"][-1] > 0.7
+    if has_matplotlib():
+        assert_png(plot)
+
+
+def test_mnist_mlp_plot_flag(tmp_path):
+    plot = tmp_path / "curves.png"
+    load_example("mnist_mlp").main(
+        ["--epochs", "2", "--train-size", "2000", "--save", "", "--quiet", "--plot", str(plot)]
+    )
+    if has_matplotlib():
+        assert_png(plot)
+
+
+def test_show_graph(tmp_path, capsys):
+    dot = load_example("show_graph").main(["--out", str(tmp_path / "graph")])
+    text = Path(dot).read_text()
+    assert text.startswith("digraph tinynet") and "CrossEntropy" in text and "0.weight" in text
+    out = capsys.readouterr().out
+    assert out.startswith("CrossEntropy scalar\n├─ Linear 5x3")
+    if shutil.which("dot"):
+        assert (tmp_path / "graph.png").read_bytes()[:4] == b"\x89PNG"
+    else:
+        assert "Graphviz is not installed" in out
+
+
+def test_examples_without_matplotlib_say_how_to_get_pictures(tmp_path):
+    code = (
+        "import sys; sys.modules['matplotlib'] = None; "
+        f"sys.path.insert(0, {str(EXAMPLES)!r}); import optimizers_2d; "
+        f"optimizers_2d.main(['--functions', 'quadratic', '--steps', '10', '--out', {str(tmp_path)!r}])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "quadratic: (x² + 50 y²) / 2" in out and 'pip install -e ".[plot]"' in out
+    assert not list(tmp_path.glob("*.png"))

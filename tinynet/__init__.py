@@ -1,6 +1,6 @@
 """tinynet: a small, readable deep-learning framework on numpy."""
 
-from tinynet import functional, nn, optim
+from tinynet import functional, nn, optim, viz
 from tinynet import functional as F  # noqa: F401
 from tinynet.dtype import get_default_dtype, is_grad_enabled, no_grad, set_default_dtype
 from tinynet.function import Context, Function
@@ -27,5 +27,6 @@ __all__ = [
     "optim",
     "set_default_dtype",
     "stack",
+    "viz",
     "where",
 ]

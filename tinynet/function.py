@@ -50,9 +50,9 @@ class Function:
     @classmethod
     def apply(cls, *inputs, **options) -> Tensor:
         """Run `forward` on the inputs' arrays and record `backward` in the graph."""
-        tensors = tuple(as_tensor(x) for x in inputs)
+        tensors = tuple([as_tensor(x) for x in inputs])
         ctx = Context()
-        ctx.needs_grad = tuple(t.requires_grad for t in tensors)
+        ctx.needs_grad = tuple([t.requires_grad for t in tensors])
         out = cls.forward(ctx, *(t.data for t in tensors), **options)
 
         def backward(grad):

@@ -218,9 +218,9 @@ class CrossEntropy(Function):
             losses = -(q * log_p).sum(axis=1)
         ctx.save_for_backward(exp / total, log_p, target)
         ctx.reduction, ctx.label_smoothing = reduction, label_smoothing
-        if reduction == "mean":
-            return losses.mean()
-        return losses.sum() if reduction == "sum" else losses
+        if reduction == "none":
+            return losses
+        return losses.sum() / n if reduction == "mean" else losses.sum()
 
     @staticmethod
     def backward(ctx: Context, grad):

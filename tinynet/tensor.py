@@ -102,10 +102,12 @@ class Tensor:
         out.data = data if type(data) is np.ndarray else np.asarray(data)
         out.grad = None
         out._op = op
-        if _mode._grad_enabled and any(p.requires_grad for p in parents):
-            out.requires_grad, out._parents, out._backward = True, parents, backward
-        else:
-            out.requires_grad, out._parents, out._backward = False, (), None
+        out.requires_grad, out._parents, out._backward = False, (), None
+        if _mode._grad_enabled:
+            for parent in parents:
+                if parent.requires_grad:
+                    out.requires_grad, out._parents, out._backward = True, parents, backward
+                    break
         return out
 
     def _lift(self, other) -> Tensor:
@@ -396,7 +398,7 @@ class Tensor:
                 raise ValueError(f"backward(): grad has shape {grad.shape} but the tensor has shape {self.shape}")
 
         grads = {id(self): grad}
-        for node in reversed(_topological_order(self)):
+        for node in reversed(topological_order(self)):
             g = grads.pop(id(node), None)
             if g is None:
                 continue
@@ -421,22 +423,23 @@ class Tensor:
             self.grad += g
 
 
-def _topological_order(root: Tensor) -> list[Tensor]:
-    """Every tensor that `root` depends on (and needs a gradient), inputs before the ops that
-    use them. Iterative depth-first search, so a chain of any length fits in the stack."""
+def topological_order(root: Tensor) -> list[Tensor]:
+    """Every tensor recorded in the graph of `root`, inputs before the ops that use them: a
+    depth-first search that emits a node once all its inputs are emitted. It keeps its own
+    stack of (node, iterator over its inputs), so a chain of any length fits."""
     order: list[Tensor] = []
-    visited: set[int] = set()
-    stack: list[tuple[Tensor, bool]] = [(root, False)]
+    visited = {id(root)}
+    stack = [(root, iter(root._parents))]
     while stack:
-        node, inputs_done = stack.pop()
-        if inputs_done:
+        node, inputs = stack[-1]
+        for parent in inputs:
+            if id(parent) not in visited:
+                visited.add(id(parent))
+                stack.append((parent, iter(parent._parents)))
+                break
+        else:
+            stack.pop()
             order.append(node)
-            continue
-        if id(node) in visited:
-            continue
-        visited.add(id(node))
-        stack.append((node, True))
-        stack.extend((p, False) for p in node._parents if p.requires_grad and id(p) not in visited)
     return order
 
 

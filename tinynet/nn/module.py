@@ -51,11 +51,12 @@ class Module:
             return
         self.__dict__.pop(name, None)
 
-    def __getattr__(self, name: str):
-        for registry in ("_parameters", "_modules", "_buffers"):
-            found = self.__dict__.get(registry, {})
-            if name in found:
-                return found[name]
+    def __getattr__(self, name: str):  # called only when normal lookup fails
+        registries = self.__dict__
+        if "_parameters" in registries:
+            for registry in (registries["_parameters"], registries["_modules"], registries["_buffers"]):
+                if name in registry:
+                    return registry[name]
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     def __delattr__(self, name: str) -> None:
@@ -76,8 +77,7 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args, **kwargs):
-        args = tuple(Tensor(a) if isinstance(a, np.ndarray) else a for a in args)
-        return self.forward(*args, **kwargs)
+        return self.forward(*[Tensor(a) if isinstance(a, np.ndarray) else a for a in args], **kwargs)
 
     def train(self, mode: bool = True) -> Module:
         """Switch this module and every sub-module to training (or evaluation) mode."""

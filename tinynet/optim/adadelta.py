@@ -25,11 +25,7 @@ class Adadelta(Optimizer):
         self.rho, self.eps = rho, eps
 
     def compute_step(self, grads: np.ndarray) -> np.ndarray:
-        square_avg, acc_delta = self.buffer("square_avg"), self.buffer("acc_delta")
-        step = self.workspace(grads)
-        square_avg *= self.rho
-        square_avg += np.multiply(np.square(grads, out=step), 1 - self.rho, out=step)
-        delta = np.sqrt(acc_delta + self.eps) / np.sqrt(square_avg + self.eps) * grads
-        acc_delta *= self.rho
-        acc_delta += (1 - self.rho) * np.square(delta)
-        return np.multiply(delta, self.lr, out=step)
+        square_avg = self.moving_average("square_avg", np.square(grads, out=self.workspace(grads)), self.rho)
+        delta = np.sqrt(self.buffer("acc_delta") + self.eps) / np.sqrt(square_avg + self.eps) * grads
+        self.moving_average("acc_delta", np.square(delta), self.rho)
+        return np.multiply(delta, self.lr, out=self.workspace(grads))

@@ -36,12 +36,9 @@ class Adam(Optimizer):
     def compute_step(self, grads: np.ndarray) -> np.ndarray:
         beta1, beta2 = self.betas
         t = self.step_count
-        m, v = self.buffer("exp_avg"), self.buffer("exp_avg_sq")
+        m = self.moving_average("exp_avg", grads, beta1)
         step = self.workspace(grads)
-        m *= beta1
-        m += np.multiply(grads, 1 - beta1, out=step)
-        v *= beta2
-        v += np.multiply(np.square(grads, out=step), 1 - beta2, out=step)
+        v = self.moving_average("exp_avg_sq", np.square(grads, out=step), beta2)
         if self.amsgrad:
             v_max = self.buffer("max_exp_avg_sq")
             v = np.maximum(v_max, v, out=v_max)

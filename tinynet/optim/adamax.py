@@ -27,10 +27,8 @@ class Adamax(Optimizer):
 
     def compute_step(self, grads: np.ndarray) -> np.ndarray:
         beta1, beta2 = self.betas
-        m, u = self.buffer("exp_avg"), self.buffer("exp_inf")
+        m, u = self.moving_average("exp_avg", grads, beta1), self.buffer("exp_inf")
         step = self.workspace(grads)
-        m *= beta1
-        m += np.multiply(grads, 1 - beta1, out=step)
         u *= beta2
         np.maximum(u, np.abs(grads, out=step) + self.eps, out=u)
         np.divide(m, u, out=step)

@@ -199,7 +199,7 @@ class OneCycleLR(LRScheduler):
         return lr
 
 
-class ReduceLROnPlateau:
+class ReduceLROnPlateau(LRScheduler):
     """Multiply the lr by `factor` when a metric has stopped improving for `patience` epochs.
 
     `step(metric)` once per epoch. In mode 'min' an improvement is metric < best · (1 - threshold)
@@ -224,7 +224,7 @@ class ReduceLROnPlateau:
             raise ValueError(f"ReduceLROnPlateau: factor must be below 1.0, got {factor}")
         if mode not in ("min", "max") or threshold_mode not in ("rel", "abs"):
             raise ValueError("ReduceLROnPlateau: mode must be 'min' or 'max', threshold_mode 'rel' or 'abs'")
-        self.optimizer = optimizer
+        self.optimizer = optimizer  # no base_lr, and no step at construction: it waits for a metric
         self.mode, self.factor, self.patience = mode, factor, patience
         self.threshold, self.threshold_mode = threshold, threshold_mode
         self.cooldown, self.min_lr, self.eps = cooldown, min_lr, eps
@@ -253,12 +253,3 @@ class ReduceLROnPlateau:
             if self.optimizer.lr - new_lr > self.eps:
                 self.optimizer.lr = new_lr
             self.cooldown_counter, self.num_bad_epochs = self.cooldown, 0
-
-    def get_last_lr(self) -> list[float]:
-        return [self.optimizer.lr]
-
-    def state_dict(self) -> dict:
-        return {k: v for k, v in vars(self).items() if k != "optimizer"}
-
-    def load_state_dict(self, state: dict) -> None:
-        vars(self).update(state)

@@ -36,12 +36,9 @@ class NAdam(Optimizer):
         mu = beta1 * (1 - 0.5 * 0.96 ** (t * self.momentum_decay))
         mu_next = beta1 * (1 - 0.5 * 0.96 ** ((t + 1) * self.momentum_decay))
         mu_product = self.state["mu_product"] = np.array(self.state.get("mu_product", 1.0) * mu)
-        m, v = self.buffer("exp_avg"), self.buffer("exp_avg_sq")
+        m = self.moving_average("exp_avg", grads, beta1)
         step = self.workspace(grads)
-        m *= beta1
-        m += np.multiply(grads, 1 - beta1, out=step)
-        v *= beta2
-        v += np.multiply(np.square(grads, out=step), 1 - beta2, out=step)
+        v = self.moving_average("exp_avg_sq", np.square(grads, out=step), beta2)
         sigma = np.sqrt(v / (1 - beta2**t)) + self.eps
         np.multiply(grads, float((1 - mu) / (1 - mu_product)), out=step)
         step += m * float(mu_next / (1 - mu_product * mu_next))

@@ -68,7 +68,7 @@ class Optimizer:
         self._params = params
         if self.weight_decay and self.decoupled_weight_decay:
             params *= 1 - self.lr * self.weight_decay
-        if self.blockwise and params.ndim == 1:
+        if self.blockwise and params.ndim == 1 and params.size > self.block_size:
             blocks = [slice(i, i + self.block_size) for i in range(0, params.size, self.block_size)]
         else:
             blocks = [...]
@@ -89,6 +89,15 @@ class Optimizer:
         if name not in self.state:
             self.state[name] = np.full_like(self._params, fill)
         return self.state[name][self._block]
+
+    def moving_average(self, name: str, value: np.ndarray, decay: float) -> np.ndarray:
+        """Update the state array `name` in place to decay · itself + (1 - decay) · value, the
+        exponential moving average behind momentum and moment estimates; returns it.
+        It uses the workspace, so `value` may be the workspace but nothing else may be kept there."""
+        average = self.buffer(name)
+        average *= decay
+        average += np.multiply(value, 1 - decay, out=self.workspace(value))
+        return average
 
     def workspace(self, like: np.ndarray) -> np.ndarray:
         """A scratch array shaped like `like`, reused across steps (not part of the state)."""

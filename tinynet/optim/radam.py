@@ -32,12 +32,9 @@ class RAdam(Optimizer):
     def compute_step(self, grads: np.ndarray) -> np.ndarray:
         beta1, beta2 = self.betas
         t = self.step_count
-        m, v = self.buffer("exp_avg"), self.buffer("exp_avg_sq")
+        m = self.moving_average("exp_avg", grads, beta1)
         step = self.workspace(grads)
-        m *= beta1
-        m += np.multiply(grads, 1 - beta1, out=step)
-        v *= beta2
-        v += np.multiply(np.square(grads, out=step), 1 - beta2, out=step)
+        v = self.moving_average("exp_avg_sq", np.square(grads, out=step), beta2)
         bias_correction2 = 1 - beta2**t
         rho_inf = 2 / (1 - beta2) - 1
         rho_t = rho_inf - 2 * t * beta2**t / bias_correction2

@@ -35,14 +35,10 @@ class RMSProp(Optimizer):
         self.alpha, self.eps, self.momentum, self.centered = alpha, eps, momentum, centered
 
     def compute_step(self, grads: np.ndarray) -> np.ndarray:
-        square_avg = self.buffer("square_avg")
         step = self.workspace(grads)
-        square_avg *= self.alpha
-        square_avg += np.multiply(np.square(grads, out=step), 1 - self.alpha, out=step)
+        square_avg = self.moving_average("square_avg", np.square(grads, out=step), self.alpha)
         if self.centered:
-            grad_avg = self.buffer("grad_avg")
-            grad_avg *= self.alpha
-            grad_avg += np.multiply(grads, 1 - self.alpha, out=step)
+            grad_avg = self.moving_average("grad_avg", grads, self.alpha)
             np.subtract(square_avg, np.square(grad_avg, out=step), out=step)
             np.sqrt(step, out=step)
         else:
