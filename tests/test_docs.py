@@ -13,13 +13,17 @@ import tinynet as tn
 ROOT = Path(__file__).resolve().parents[1]
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
+WITH_CODE = [d for d in DOCUMENTS if BLOCK.search(d.read_text())]
 
 
-@pytest.mark.parametrize("document", DOCUMENTS, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_the_docs_have_code_to_run():
+    names = {d.name for d in WITH_CODE}
+    assert {"README.md", "backprop.md", "extending.md", "optimizers.md"} <= names
+
+
+@pytest.mark.parametrize("document", WITH_CODE, ids=lambda p: p.relative_to(ROOT).as_posix())
 def test_code_blocks_run(document, tmp_path, monkeypatch):
     blocks = BLOCK.findall(document.read_text())
-    if not blocks:
-        pytest.skip("no python blocks")
     monkeypatch.chdir(tmp_path)
     namespace = {"__name__": "__docs__"}
     try:

@@ -234,3 +234,24 @@ def test_blockwise_steps_equal_whole_array_steps(name):
     np.testing.assert_array_equal(a, b)
     for key in whole.state:
         np.testing.assert_array_equal(whole.state[key], blocked.state[key])
+
+
+def test_scheduler_state_dict_resumes():
+    from tinynet.optim.lr_scheduler import CosineAnnealingLR, ReduceLROnPlateau
+
+    first_opt, second_opt = optim.SGD(lr=0.1), optim.SGD(lr=0.1)
+    first = CosineAnnealingLR(first_opt, T_max=20)
+    for _ in range(7):
+        first.step()
+    second = CosineAnnealingLR(second_opt, T_max=20)
+    second.load_state_dict(first.state_dict())
+    second_opt.lr = first_opt.lr
+    for _ in range(5):
+        first.step()
+        second.step()
+        assert second.get_last_lr() == first.get_last_lr()
+    plateau = ReduceLROnPlateau(optim.SGD(lr=0.1), patience=0)
+    plateau.step(1.0)
+    plateau.step(2.0)
+    assert plateau.get_last_lr() == [pytest.approx(0.01)]
+    assert plateau.state_dict()["num_bad_epochs"] == 0 and "optimizer" not in plateau.state_dict()
