@@ -269,6 +269,13 @@ def test_float32_stays_float32(rng, fn):
     assert x.grad.dtype == np.float32
 
 
+def test_scalars_take_the_tensor_dtype():
+    x = Tensor(np.ones(2, np.float32), requires_grad=True)
+    for y in (x * np.sqrt(2.0), x + np.float64(1), np.float64(2) * x, x / 3, 2**x, x ** np.float64(2)):
+        assert y.dtype == np.float32
+    assert (Tensor(np.ones(2)) * np.float32(2)).dtype == np.float64
+
+
 def test_dtype_rules():
     assert Tensor(1.5).dtype == np.float32
     assert Tensor([1, 2]).dtype == np.float32

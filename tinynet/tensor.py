@@ -111,10 +111,11 @@ class Tensor:
         return out
 
     def _lift(self, other) -> Tensor:
-        """Turn the other operand of a binary op into a Tensor; a Python number takes our dtype."""
+        """Turn the other operand of a binary op into a Tensor. A scalar (a Python or numpy
+        number) takes our floating dtype, as in PyTorch: x * np.sqrt(2) stays float32."""
         if isinstance(other, Tensor):
             return other
-        if isinstance(other, (int, float)) and self.data.dtype.kind == "f":
+        if isinstance(other, (int, float, np.number)) and self.data.dtype.kind == "f":
             return Tensor(np.asarray(other, dtype=self.data.dtype))
         return Tensor(other)
 
