@@ -90,7 +90,7 @@ class Conv2d(Function):
         ctx.save_for_backward(cols, kernels)
         ctx.shapes = (padded.shape, windows.shape, weight.shape)
         ctx.stride, ctx.padding, ctx.dilation = stride, padding, dilation
-        return out.reshape(-1, n, h_out, w_out).transpose(1, 0, 2, 3)
+        return np.ascontiguousarray(out.reshape(-1, n, h_out, w_out).transpose(1, 0, 2, 3))
 
     @staticmethod
     def backward(ctx: Context, grad):
