@@ -3,27 +3,11 @@
 import numpy as np
 import pytest
 from test_convolution import CONV_CONFIGS, POOL_CONFIGS, conv_id
+from torch_parity import assert_module_matches_torch
 
-import tinynet as tn
 from tinynet import nn
 
 torch = pytest.importorskip("torch")
-
-
-def compare(ours, theirs, x):
-    xo = tn.Tensor(x.copy(), requires_grad=True)
-    xt = torch.tensor(x, requires_grad=True)
-    out, expected = ours(xo), theirs(xt)
-    g = np.random.default_rng(1).standard_normal(expected.shape)
-    out.backward(g)
-    expected.backward(torch.tensor(g))
-    np.testing.assert_allclose(out.data, expected.detach().numpy(), rtol=1e-8, atol=1e-12)
-    np.testing.assert_allclose(xo.grad, xt.grad.numpy(), rtol=1e-8, atol=1e-12)
-    ours_params = dict(ours.named_parameters())
-    for name, p in theirs.named_parameters():
-        np.testing.assert_allclose(ours_params[name].grad, p.grad.numpy(), rtol=1e-8, atol=1e-12, err_msg=name)
-    for name, b in theirs.named_buffers():
-        np.testing.assert_allclose(ours.state_dict()[name], b.numpy(), rtol=1e-8, err_msg=name)
 
 
 @pytest.mark.parametrize("config", CONV_CONFIGS, ids=conv_id)
@@ -33,7 +17,7 @@ def test_conv2d_matches_torch(float64, config):
     theirs = torch.nn.Conv2d(in_c, out_c, kernel, stride, padding, dilation, bias=bias).double()
     ours = nn.Conv2d(in_c, out_c, kernel, stride, padding, dilation, bias)
     ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
-    compare(ours, theirs, np.random.default_rng(0).standard_normal((3, in_c, h, w)))
+    assert_module_matches_torch(ours, theirs, np.random.default_rng(0).standard_normal((3, in_c, h, w)))
 
 
 @pytest.mark.parametrize("pool", ["max", "avg"])
@@ -41,11 +25,11 @@ def test_conv2d_matches_torch(float64, config):
 def test_pooling_matches_torch(pool, config):
     ours = (nn.MaxPool2d if pool == "max" else nn.AvgPool2d)(*config)
     theirs = (torch.nn.MaxPool2d if pool == "max" else torch.nn.AvgPool2d)(*config)
-    compare(ours, theirs, np.random.default_rng(0).standard_normal((2, 3, 6, 7)))
+    assert_module_matches_torch(ours, theirs, np.random.default_rng(0).standard_normal((2, 3, 6, 7)))
 
 
 def test_adaptive_avg_pool_matches_torch():
-    compare(
+    assert_module_matches_torch(
         nn.AdaptiveAvgPool2d(1), torch.nn.AdaptiveAvgPool2d(1), np.random.default_rng(0).standard_normal((2, 3, 5, 4))
     )
 
@@ -63,4 +47,4 @@ def test_batchnorm2d_matches_torch(float64, mode):
     ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
     ours.train(mode == "train")
     theirs.train(mode == "train")
-    compare(ours, theirs, np.random.default_rng(0).standard_normal((4, 3, 5, 6)) * 2 + 1)
+    assert_module_matches_torch(ours, theirs, np.random.default_rng(0).standard_normal((4, 3, 5, 6)) * 2 + 1)

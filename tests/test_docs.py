@@ -28,10 +28,12 @@ def test_code_blocks_run(document, tmp_path, monkeypatch):
     namespace = {"__name__": "__docs__"}
     try:
         for i, block in enumerate(blocks):
+            error = None
             try:
                 exec(compile(block, f"{document.name} block {i + 1}", "exec"), namespace)
-            except Exception as error:
-                raise AssertionError(f"{document.name}: python block {i + 1} failed: {error!r}") from error
+            except Exception as raised:
+                error = raised
+            assert error is None, f"{document.name}: python block {i + 1} failed: {error!r}"
     finally:
         tn.set_default_dtype(np.float32)
 

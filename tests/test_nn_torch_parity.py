@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from torch_parity import assert_module_matches_torch
 
 import tinynet as tn
 from tinynet import functional as F
@@ -50,20 +51,7 @@ def test_layer_matches_torch(float64, name, mode):
     copy_weights(ours, theirs)
     ours.train(mode == "train")
     theirs.train(mode == "train")
-    x = np.random.default_rng(1).standard_normal((7, 5)) * 2
-    xt = torch.tensor(x, requires_grad=True)
-    xo = tn.Tensor(x.copy(), requires_grad=True)
-    out, expected = ours(xo), theirs(xt)
-    g = np.random.default_rng(2).standard_normal(expected.shape)
-    out.backward(g)
-    expected.backward(torch.tensor(g))
-    np.testing.assert_allclose(out.data, expected.detach().numpy(), rtol=1e-8, atol=1e-12)
-    np.testing.assert_allclose(xo.grad, xt.grad.numpy(), rtol=1e-8, atol=1e-12)
-    ours_params = dict(ours.named_parameters())
-    for key, p in theirs.named_parameters():
-        np.testing.assert_allclose(ours_params[key].grad, p.grad.numpy(), rtol=1e-8, atol=1e-12, err_msg=key)
-    for key, b in theirs.named_buffers():
-        np.testing.assert_allclose(ours.state_dict()[key], b.numpy(), rtol=1e-8, err_msg=key)
+    assert_module_matches_torch(ours, theirs, np.random.default_rng(1).standard_normal((7, 5)) * 2)
 
 
 def test_dropout_matches_torch_statistics_and_scaling():
