@@ -26,6 +26,8 @@ each step a whole-array operation. Pooling reuses the same windows and offsets.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
@@ -33,7 +35,7 @@ from tinynet.function import Context, Function
 from tinynet.tensor import Tensor, as_tensor
 
 
-def pair(value, name: str) -> tuple[int, int]:
+def pair(value: int | tuple[int, int], name: str) -> tuple[int, int]:
     """(v, v) for an int v; a pair of ints unchanged."""
     if isinstance(value, (int, np.integer)):
         return int(value), int(value)
@@ -60,7 +62,9 @@ def _windows(x: np.ndarray, kernel, stride, dilation) -> np.ndarray:
     return view[:, :, ::sh, ::sw, ::dh, ::dw]
 
 
-def kernel_offsets(out_shape, kernel, stride, dilation):
+def kernel_offsets(
+    out_shape: tuple[int, ...], kernel: tuple[int, int], stride: tuple[int, int], dilation: tuple[int, int]
+) -> Iterator[tuple[int, int, slice, slice]]:
     """For each kernel offset (a, b): (a, b, rows, cols), where x[:, :, rows, cols] are the input
     values that offset meets in every window, as an (N, C, H_out, W_out) view."""
     h_out, w_out = out_shape[-2:]
@@ -125,7 +129,14 @@ def _check_input(op: str, x: Tensor, kernel, padding, dilation=(1, 1)) -> None:
             )
 
 
-def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1) -> Tensor:
+def conv2d(
+    x: Tensor | np.ndarray,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: int | tuple[int, int] = 1,
+    padding: int | tuple[int, int] = 0,
+    dilation: int | tuple[int, int] = 1,
+) -> Tensor:
     """2-D convolution (cross-correlation, as in PyTorch) of x (N, C_in, H, W) with weight
     (C_out, C_in, kh, kw), plus bias (C_out,). Output (N, C_out, H_out, W_out) with
     H_out = (H + 2 padding - dilation (kh - 1) - 1) // stride + 1."""
@@ -209,17 +220,17 @@ def _pool(op: type[Function], name: str, x, kernel_size, stride, padding) -> Ten
     return op.apply(x, kernel=kernel, stride=stride, padding=padding)
 
 
-def max_pool2d(x, kernel_size, stride=None, padding=0) -> Tensor:
+def max_pool2d(x: Tensor | np.ndarray, kernel_size: int | tuple[int, int], stride=None, padding=0) -> Tensor:
     """The maximum of each kernel_size window, moving by stride (default: kernel_size)."""
     return _pool(MaxPool2d, "max_pool2d", x, kernel_size, stride, padding)
 
 
-def avg_pool2d(x, kernel_size, stride=None, padding=0) -> Tensor:
+def avg_pool2d(x: Tensor | np.ndarray, kernel_size: int | tuple[int, int], stride=None, padding=0) -> Tensor:
     """The mean of each kernel_size window, moving by stride (default: kernel_size)."""
     return _pool(AvgPool2d, "avg_pool2d", x, kernel_size, stride, padding)
 
 
-def adaptive_avg_pool2d(x, output_size=1) -> Tensor:
+def adaptive_avg_pool2d(x: Tensor | np.ndarray, output_size: int | tuple[int, int] = 1) -> Tensor:
     """Global average pooling: the mean over height and width, keeping them as size 1."""
     if pair(output_size, "output_size") != (1, 1):
         raise ValueError(f"adaptive_avg_pool2d: only output_size=1 (global pooling) is supported, got {output_size}")

@@ -67,7 +67,16 @@ def dropout(x, p: float = 0.5, training: bool = True, generator: np.random.Gener
     return x * (keep / (1 - p)).astype(x.dtype)
 
 
-def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=True, momentum=0.1, eps=1e-5):
+def batch_norm(
+    x: Tensor | np.ndarray,
+    running_mean: np.ndarray | None,
+    running_var: np.ndarray | None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    training: bool = True,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
     """Normalize each channel (axis 1) over the batch and any spatial axes, then scale and shift:
 
         y = (x - mean) / sqrt(var + eps) * weight + bias

@@ -214,7 +214,10 @@ def download_file(file: DataFile, mirrors: tuple[str, ...] | list[str], folder: 
     raise ConnectionError(f"could not download {file.name} from any mirror:\n  " + "\n  ".join(failures))
 
 
-def load_idx_dataset(spec: DataSpec, root=None, download_missing: bool = True):
+Splits = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+def load_idx_dataset(spec: DataSpec, root: str | os.PathLike | None = None, download_missing: bool = True) -> Splits:
     """(x_train, y_train, x_test, y_test) of an MNIST-format dataset: see `load_mnist`."""
     folders = search_folders(spec, root)
     arrays = []
@@ -238,7 +241,7 @@ def load_idx_dataset(spec: DataSpec, root=None, download_missing: bool = True):
     return x_train * scale, y_train.astype(np.int64), x_test * scale, y_test.astype(np.int64)
 
 
-def load_mnist(root: str | os.PathLike | None = None, download: bool = True):
+def load_mnist(root: str | os.PathLike | None = None, download: bool = True) -> Splits:
     """MNIST as (x_train, y_train, x_test, y_test): float32 images in [0, 1] of shape
     (N, 28, 28) and int64 labels; 60,000 training and 10,000 test samples.
 
@@ -248,7 +251,7 @@ def load_mnist(root: str | os.PathLike | None = None, download: bool = True):
     return load_idx_dataset(MNIST, root, download)
 
 
-def load_fashion_mnist(root: str | os.PathLike | None = None, download: bool = True):
+def load_fashion_mnist(root: str | os.PathLike | None = None, download: bool = True) -> Splits:
     """Fashion-MNIST, in the same form and from the same places as `load_mnist`
     (subfolder fashion-mnist/)."""
     return load_idx_dataset(FASHION_MNIST, root, download)

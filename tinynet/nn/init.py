@@ -55,45 +55,65 @@ def _fan(shape, mode: str) -> int:
     return fan_in if mode == "fan_in" else fan_out
 
 
-def uniform_(tensor, a: float = 0.0, b: float = 1.0, generator: np.random.Generator | None = None):
+def uniform_(
+    tensor: Tensor | np.ndarray, a: float = 0.0, b: float = 1.0, generator: np.random.Generator | None = None
+) -> Tensor | np.ndarray:
     """Fill with values drawn uniformly from [a, b)."""
     return _fill(tensor, (generator or default_generator()).uniform(a, b, _array(tensor).shape))
 
 
-def normal_(tensor, mean: float = 0.0, std: float = 1.0, generator: np.random.Generator | None = None):
+def normal_(
+    tensor: Tensor | np.ndarray, mean: float = 0.0, std: float = 1.0, generator: np.random.Generator | None = None
+) -> Tensor | np.ndarray:
     """Fill with values drawn from N(mean, std²)."""
     return _fill(tensor, (generator or default_generator()).normal(mean, std, _array(tensor).shape))
 
 
-def zeros_(tensor):
+def zeros_(tensor: Tensor | np.ndarray) -> Tensor | np.ndarray:
     return _fill(tensor, 0)
 
 
-def ones_(tensor):
+def ones_(tensor: Tensor | np.ndarray) -> Tensor | np.ndarray:
     return _fill(tensor, 1)
 
 
-def xavier_uniform_(tensor, gain: float = 1.0, generator: np.random.Generator | None = None):
+def xavier_uniform_(
+    tensor: Tensor | np.ndarray, gain: float = 1.0, generator: np.random.Generator | None = None
+) -> Tensor | np.ndarray:
     """Glorot: uniform in ±gain √(6 / (fan_in + fan_out))."""
     fan_in, fan_out = calculate_fan_in_and_fan_out(_array(tensor).shape)
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
     return uniform_(tensor, -bound, bound, generator)
 
 
-def xavier_normal_(tensor, gain: float = 1.0, generator: np.random.Generator | None = None):
+def xavier_normal_(
+    tensor: Tensor | np.ndarray, gain: float = 1.0, generator: np.random.Generator | None = None
+) -> Tensor | np.ndarray:
     """Glorot: N(0, std²) with std = gain √(2 / (fan_in + fan_out))."""
     fan_in, fan_out = calculate_fan_in_and_fan_out(_array(tensor).shape)
     return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)), generator)
 
 
-def kaiming_uniform_(tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", generator=None):
+def kaiming_uniform_(
+    tensor: Tensor | np.ndarray,
+    a: float = 0.0,
+    mode: str = "fan_in",
+    nonlinearity: str = "leaky_relu",
+    generator: np.random.Generator | None = None,
+) -> Tensor | np.ndarray:
     """He: uniform in ±gain √(3 / fan), gain = calculate_gain(nonlinearity, a)."""
     gain = calculate_gain(nonlinearity, a)
     bound = gain * math.sqrt(3.0 / _fan(_array(tensor).shape, mode))
     return uniform_(tensor, -bound, bound, generator)
 
 
-def kaiming_normal_(tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", generator=None):
+def kaiming_normal_(
+    tensor: Tensor | np.ndarray,
+    a: float = 0.0,
+    mode: str = "fan_in",
+    nonlinearity: str = "leaky_relu",
+    generator: np.random.Generator | None = None,
+) -> Tensor | np.ndarray:
     """He: N(0, std²) with std = gain / √fan."""
     gain = calculate_gain(nonlinearity, a)
     return normal_(tensor, 0.0, gain / math.sqrt(_fan(_array(tensor).shape, mode)), generator)

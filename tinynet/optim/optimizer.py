@@ -20,7 +20,9 @@ from __future__ import annotations
 import numpy as np
 
 
-def check_hyperparameter(name: str, value: float, low: float = 0.0, high: float = float("inf"), open_high=False):
+def check_hyperparameter(
+    name: str, value: float, low: float = 0.0, high: float = float("inf"), open_high: bool = False
+) -> None:
     """Raise ValueError unless low <= value <= high (or < high when `open_high`)."""
     above = value >= high if open_high else value > high
     if not isinstance(value, (int, float)) or value < low or above:
