@@ -153,11 +153,22 @@ def test_dtype_change_repacks():
     assert_linked(model)
 
 
+def test_assigned_data_keeps_the_parameter_dtype():
+    model = mlp()
+    params = model.params
+    model[0].weight.data = np.full((4, 3), 0.5)  # float64 in, float32 kept
+    assert model[0].weight.dtype == np.float32 and (params[:12] == 0.5).all()
+    assert_linked(model)
+
+
 def test_mixed_dtypes_need_to():
     model = mlp()
-    model[0].weight.data = model[0].weight.data.astype(np.float64)
+    model[0].weight = nn.Parameter(np.zeros((4, 3)))  # a float64 parameter in a float32 model
+    assert [n for n, _ in model.named_parameters()][:2] == ["0.weight", "0.bias"]  # same place as before
     with pytest.raises(TypeError, match=r"different dtypes.*model.to\(dtype\)"):
         model.params  # noqa: B018
+    model.to(np.float32)
+    assert_linked(model)
 
 
 def test_gradcheck_through_flat_store(float64):

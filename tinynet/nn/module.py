@@ -40,15 +40,16 @@ class Module:
             return
         if isinstance(value, (Parameter, Module)) or name in self._parameters or name in self._modules:
             layout_changed()
+        target = (
+            self._parameters if isinstance(value, Parameter) else self._modules if isinstance(value, Module) else None
+        )
         for registry in (self._parameters, self._modules, self._buffers):
-            registry.pop(name, None)
-        if isinstance(value, Parameter):
-            self._parameters[name] = value
-        elif isinstance(value, Module):
-            self._modules[name] = value
-        else:
+            if registry is not target:
+                registry.pop(name, None)
+        if target is None:
             object.__setattr__(self, name, value)
             return
+        target[name] = value  # a name assigned again keeps its place in the order
         self.__dict__.pop(name, None)
 
     def __getattr__(self, name: str):  # called only when normal lookup fails
@@ -168,9 +169,7 @@ class Module:
         """Cast every parameter and floating-point buffer to `dtype`; returns the module."""
         dtype = np.dtype(dtype)
         for p in self.parameters():
-            p.data = p.data.astype(dtype)
-            if p.grad is not None:
-                p.grad = p.grad.astype(dtype)
+            p.cast_(dtype)
         for module in self.modules():
             for name, b in module._buffers.items():
                 if b.dtype.kind == "f":

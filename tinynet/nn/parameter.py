@@ -9,7 +9,8 @@ that an optimizer updates the whole model with a few vectorized numpy operations
 
 Each Parameter's `.data` and `.grad` are reshaped views into those arrays, so writing to
 `model.params` in place moves the parameters, and backward accumulating into `.grad` fills
-`model.grads`. Assigning to `p.data` or `p.grad` copies into the view (the link survives).
+`model.grads`. Assigning an array of the same shape to `p.data` or `p.grad` copies it into the
+view, in the parameter's dtype (the link survives); `p.cast_(dtype)` changes the dtype.
 When the parameters must move to a new store (a model nested in a bigger one, a dtype change),
 the old store is retired: every array it handed out becomes read-only, so stale arrays fail
 loudly instead of silently updating nothing.
@@ -51,12 +52,22 @@ class Parameter(Tensor):
     @data.setter
     def data(self, value) -> None:
         value = _as_array(value)
-        if self._store is not None and value.shape == self._data.shape and value.dtype == self._data.dtype:
-            if value is not self._data:
-                self._data[...] = value
+        current = self.__dict__.get("_data")
+        if current is not None and value.shape == current.shape:
+            if value is not current:
+                current[...] = value  # in place, in the parameter's dtype: the store stays linked
             return
         self._leave_store()
         self._data = value
+
+    def cast_(self, dtype) -> Parameter:
+        """Change the dtype of the data (and gradient). The parameter leaves its flat store; the
+        next `model.params` packs it again. Module.to(dtype) calls this for every parameter."""
+        self._leave_store()
+        self._data = self._data.astype(dtype)
+        if self._grad is not None:
+            self._grad = self._grad.astype(dtype)
+        return self
 
     @property
     def grad(self) -> np.ndarray | None:
