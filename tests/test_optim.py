@@ -205,6 +205,15 @@ def test_bad_arrays():
         opt.step(np.zeros(3), frozen)
 
 
+def test_state_of_another_shape():
+    opt = optim.Adam()
+    opt.step(np.ones(3), np.zeros(3))
+    with pytest.raises(
+        ValueError, match=r"state 'exp_avg' was made for parameters of shape \(3,\), got params of shape \(4,\)"
+    ):
+        opt.step(np.ones(4), np.zeros(4))
+
+
 def test_state_dict_from_another_optimizer():
     adam = optim.Adam()
     adam.step(np.ones(2), np.zeros(2))

@@ -118,6 +118,12 @@ class Optimizer:
             raise TypeError(f"{name}.step: params must be a floating-point array, got dtype {params.dtype}")
         if grads.shape != params.shape:
             raise ValueError(f"{name}.step: grads has shape {grads.shape} but params has shape {params.shape}")
+        for key, state in self.state.items():
+            if state.ndim and state.shape != params.shape:
+                raise ValueError(
+                    f"{name}.step: the optimizer state {key!r} was made for parameters of shape {state.shape}, "
+                    f"got params of shape {params.shape}; use a new optimizer for a different model"
+                )
         if not params.flags.writeable:
             raise ValueError(
                 f"{name}.step: params is read-only. If it came from model.params, it is stale: the "
