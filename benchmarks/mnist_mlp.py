@@ -50,6 +50,7 @@ def tinynet_runner(model: str, x_train, y_train, x_test, y_test):
     from tinynet.data import DataLoader, TensorDataset
 
     sys.path.insert(0, str(ROOT / "examples"))
+    import mnist_training
     from mnist_cnn import make_model as make_cnn
     from mnist_mlp import make_model as make_mlp
 
@@ -65,14 +66,8 @@ def tinynet_runner(model: str, x_train, y_train, x_test, y_test):
             loss.backward()
             opt.step(net.grads, net.params)
 
-    @tn.no_grad()
     def accuracy():
-        net.eval()
-        return float(
-            np.mean(
-                [net(x_test[i : i + 1000]).data.argmax(1) == y_test[i : i + 1000] for i in range(0, len(y_test), 1000)]
-            )
-        )
+        return mnist_training.accuracy(net, x_test, y_test)
 
     return epoch, accuracy
 
