@@ -25,6 +25,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -34,13 +35,20 @@ ROOT = Path(__file__).resolve().parents[1]
 BATCH, LR, SEED = 128, 1e-3, 0
 
 
-def load_data(model: str):
+def save_data(model: str, path: Path) -> None:
+    """MNIST in the model's input shape, saved for the workers: only the tinynet worker imports
+    tinynet, so that the others run as they would on their own (tinynet tunes malloc at import)."""
     sys.path.insert(0, str(ROOT))
     from tinynet.data import load_mnist
 
     x_train, y_train, x_test, y_test = load_mnist()
     shape = (-1, 784) if model == "mlp" else (-1, 1, 28, 28)
-    return x_train.reshape(shape), y_train, x_test.reshape(shape), y_test
+    np.savez(path, x_train=x_train.reshape(shape), y_train=y_train, x_test=x_test.reshape(shape), y_test=y_test)
+
+
+def load_data(path: Path):
+    with np.load(path) as data:
+        return data["x_train"], data["y_train"], data["x_test"], data["y_test"]
 
 
 def tinynet_runner(model: str, x_train, y_train, x_test, y_test):
@@ -137,10 +145,10 @@ def numpy_runner(model: str, x_train, y_train, x_test, y_test):
 RUNNERS = {"tinynet": tinynet_runner, "pytorch": torch_runner, "numpy": numpy_runner}
 
 
-def worker(name: str, model: str, connection) -> None:
+def worker(name: str, model: str, data_path: Path, connection) -> None:
     """Runs in a child process: builds one framework's model, then times epochs on request."""
     try:
-        runner = RUNNERS[name](model, *load_data(model))
+        runner = RUNNERS[name](model, *load_data(data_path))
     except ImportError as error:
         connection.send(("unavailable", str(error)))
         return
@@ -157,6 +165,23 @@ def worker(name: str, model: str, connection) -> None:
     connection.send((accuracy(), peak_mib))
 
 
+def start_workers(model: str, data_path: Path) -> dict:
+    """One child process per framework, each ready to time epochs; {name: (process, connection)}."""
+    context = multiprocessing.get_context("spawn")
+    workers = {}
+    for name in RUNNERS:
+        parent_end, child_end = context.Pipe()
+        process = context.Process(target=worker, args=(name, model, data_path, child_end))
+        process.start()
+        status, detail = parent_end.recv()
+        if status == "ready":
+            workers[name] = (process, parent_end)
+        else:
+            print(f"{name}: skipped ({detail})")
+            process.join()
+    return workers
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", choices=["mlp", "cnn"], default="mlp")
@@ -167,18 +192,10 @@ def main() -> None:
     if args.quick:
         args.epochs, args.warmup = 2, 0
 
-    context = multiprocessing.get_context("spawn")
-    workers = {}
-    for name in RUNNERS:
-        parent_end, child_end = context.Pipe()
-        process = context.Process(target=worker, args=(name, args.model, child_end))
-        process.start()
-        status, detail = parent_end.recv()
-        if status == "ready":
-            workers[name] = (process, parent_end)
-        else:
-            print(f"{name}: skipped ({detail})")
-            process.join()
+    with tempfile.TemporaryDirectory() as folder:  # removed once every worker has loaded the data
+        data_path = Path(folder) / "mnist.npz"
+        save_data(args.model, data_path)
+        workers = start_workers(args.model, data_path)
 
     times = {name: [] for name in workers}
     for round_ in range(args.warmup + args.epochs):

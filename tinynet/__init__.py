@@ -1,6 +1,6 @@
 """tinynet: a small, readable deep-learning framework on numpy."""
 
-from tinynet import functional, nn, optim, viz
+from tinynet import functional, memory, nn, optim, viz
 from tinynet import functional as F  # noqa: F401
 from tinynet.dtype import get_default_dtype, is_grad_enabled, no_grad, set_default_dtype
 from tinynet.function import Context, Function
@@ -9,6 +9,8 @@ from tinynet.random import manual_seed
 from tinynet.tensor import Tensor, as_tensor, concatenate, stack, where
 
 __version__ = "0.1.0"
+
+memory.apply_default()
 
 __all__ = [
     "Context",
@@ -22,6 +24,7 @@ __all__ = [
     "gradcheck",
     "is_grad_enabled",
     "manual_seed",
+    "memory",
     "nn",
     "no_grad",
     "optim",
