@@ -73,6 +73,15 @@ def test_max_pool_gradient_goes_to_the_maximum():
     np.testing.assert_array_equal(x.grad[0, 0], [[0, 1], [0, 0]])
 
 
+def test_max_pool_ties_go_to_the_first_position_in_row_major_order():
+    x = tn.Tensor(np.array([[[[0.0, 2.0, 7.0, 7.0], [2.0, 1.0, 7.0, 7.0]]]]), requires_grad=True)
+    F.max_pool2d(x, 2).sum().backward()
+    np.testing.assert_array_equal(x.grad[0, 0], [[0, 1, 1, 0], [0, 0, 0, 0]])
+    overlapping = tn.Tensor(np.ones((1, 1, 3, 3)), requires_grad=True)
+    F.max_pool2d(overlapping, 2, stride=1).sum().backward()  # every window's first position: its top-left
+    np.testing.assert_array_equal(overlapping.grad[0, 0], [[1, 1, 0], [1, 1, 0], [0, 0, 0]])
+
+
 def test_conv_output_shapes_and_dtype():
     layer = nn.Conv2d(3, 8, 3, stride=2, padding=1)
     out = layer(np.zeros((4, 3, 28, 27), np.float32))

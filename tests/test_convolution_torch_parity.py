@@ -28,6 +28,14 @@ def test_pooling_matches_torch(pool, config):
     assert_module_matches_torch(ours, theirs, np.random.default_rng(0).standard_normal((2, 3, 6, 7)))
 
 
+@pytest.mark.parametrize("config", POOL_CONFIGS, ids=lambda c: f"k{c[0]}-s{c[1]}-p{c[2]}")
+def test_max_pool_ties_and_tiled_input_match_torch(config):
+    """Small integers tie often: the gradient must go to the same position as torch's (the first
+    in row-major order). 6x8 is tiled exactly by the 2x2 windows."""
+    values = np.random.default_rng(1).integers(0, 3, (2, 3, 6, 8)).astype(np.float64)
+    assert_module_matches_torch(nn.MaxPool2d(*config), torch.nn.MaxPool2d(*config), values)
+
+
 def test_adaptive_avg_pool_matches_torch():
     assert_module_matches_torch(
         nn.AdaptiveAvgPool2d(1), torch.nn.AdaptiveAvgPool2d(1), np.random.default_rng(0).standard_normal((2, 3, 5, 4))

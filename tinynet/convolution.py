@@ -167,11 +167,16 @@ class MaxPool2d(Function):
         padded = _pad(x, padding, -np.inf)
         windows = _windows(padded, kernel, stride, (1, 1))
         out = windows[..., 0, 0].copy()
-        position = np.zeros(out.shape, dtype=np.uint8 if kernel[0] * kernel[1] < 256 else np.int32)
+        index_type = np.uint8 if kernel[0] * kernel[1] <= 256 else np.int32
+        position = np.zeros(out.shape, dtype=index_type)
+        larger = np.empty(out.shape, dtype=index_type)
         for k, (a, b) in enumerate(np.ndindex(*kernel)):
-            larger = windows[..., a, b] > out  # strictly: a tie keeps the earlier position
+            if k == 0:  # out starts as this window position
+                continue
+            np.greater(windows[..., a, b], out, out=larger)  # strictly: a tie keeps the earlier position
             np.maximum(out, windows[..., a, b], out=out)
-            position += larger * (position.dtype.type(k) - position)
+            np.multiply(larger, k, out=larger)
+            np.maximum(position, larger, out=position)  # k is larger than every earlier position
         ctx.save_for_backward(position)
         ctx.shape, ctx.kernel, ctx.stride, ctx.padding = padded.shape, kernel, stride, padding
         return out
@@ -179,13 +184,17 @@ class MaxPool2d(Function):
     @staticmethod
     def backward(ctx: Context, grad):
         (position,) = ctx.saved
-        grad_padded = np.zeros(ctx.shape, dtype=grad.dtype)
-        disjoint = ctx.stride[0] >= ctx.kernel[0] and ctx.stride[1] >= ctx.kernel[1]
+        (kh, kw), (sh, sw), (h, w) = ctx.kernel, ctx.stride, ctx.shape[2:]
+        disjoint = sh >= kh and sw >= kw  # each input position is in one window at most: write, don't add
+        tiled = disjoint and (sh, sw) == (kh, kw) and h == kh * grad.shape[2] and w == kw * grad.shape[3]
+        grad_padded = (np.empty if tiled else np.zeros)(ctx.shape, dtype=grad.dtype)  # tiled: every entry written
+        chosen = np.empty(grad.shape, dtype=bool)
         for k, (_, _, rows, columns) in enumerate(kernel_offsets(grad.shape, ctx.kernel, ctx.stride, (1, 1))):
-            if disjoint:  # each input position is in one window at most: write instead of add
-                np.multiply(grad, position == k, out=grad_padded[:, :, rows, columns])
+            np.equal(position, k, out=chosen)
+            if disjoint:
+                np.multiply(grad, chosen, out=grad_padded[:, :, rows, columns])
             else:
-                grad_padded[:, :, rows, columns] += grad * (position == k)
+                grad_padded[:, :, rows, columns] += grad * chosen
         return _crop(grad_padded, ctx.padding)
 
 
