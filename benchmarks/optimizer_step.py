@@ -4,28 +4,28 @@
     python benchmarks/optimizer_step.py --sizes 1000000 --repeats 20
 
 Both update one flat array of parameters from one flat array of gradients; torch uses its
-multi-tensor `foreach` implementation. The table gives the median milliseconds per step.
+multi-tensor `foreach` implementation. Each framework is timed in its own child process, so
+that torch runs as it would on its own (tinynet tunes malloc at import, see tinynet/memory.py).
+The table gives the median milliseconds per step.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import multiprocessing
 import os
 import statistics
 import sys
 import time
-from functools import partial
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from tinynet import optim
-
-CASES = {
-    "SGD momentum": (lambda: optim.SGD(lr=0.01, momentum=0.9), "SGD", {"lr": 0.01, "momentum": 0.9}),
-    "Adam": (lambda: optim.Adam(lr=1e-3), "Adam", {"lr": 1e-3}),
+ROOT = Path(__file__).resolve().parents[1]
+CASES = {  # name: (class name in tinynet.optim and torch.optim, keyword arguments)
+    "SGD momentum": ("SGD", {"lr": 0.01, "momentum": 0.9}),
+    "Adam": ("Adam", {"lr": 1e-3}),
 }
 
 
@@ -39,32 +39,51 @@ def median_ms(step, repeats: int) -> float:
     return statistics.median(times) * 1e3
 
 
+def time_tinynet(case: str, size: int, repeats: int) -> float:
+    sys.path.insert(0, str(ROOT))
+    from tinynet import optim
+
+    class_name, kwargs = CASES[case]
+    rng = np.random.default_rng(0)
+    grads, params = rng.standard_normal(size, dtype=np.float32), rng.standard_normal(size, dtype=np.float32)
+    opt = getattr(optim, class_name)(**kwargs)
+    return median_ms(lambda: opt.step(grads, params), repeats)
+
+
+def time_torch(case: str, size: int, repeats: int) -> float:
+    import torch
+
+    torch.set_num_threads(os.cpu_count())
+    class_name, kwargs = CASES[case]
+    rng = np.random.default_rng(0)
+    grads, params = rng.standard_normal(size, dtype=np.float32), rng.standard_normal(size, dtype=np.float32)
+    p = torch.nn.Parameter(torch.from_numpy(params))
+    p.grad = torch.from_numpy(grads)
+    return median_ms(getattr(torch.optim, class_name)([p], foreach=True, **kwargs).step, repeats)
+
+
+def in_child(function, *args) -> float:
+    """function(*args) in a fresh process: what one framework imports doesn't touch the other."""
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        return pool.apply(function, args)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 10_000_000])
     parser.add_argument("--repeats", type=int, default=30)
     args = parser.parse_args()
-    try:
-        import torch
-
-        torch.set_num_threads(os.cpu_count())
-    except ImportError:
-        torch = None
+    has_torch = importlib.util.find_spec("torch") is not None
+    if not has_torch:
         print("torch is not installed: tinynet only")
 
     print(f"{'optimizer':14s} {'parameters':>11s} {'tinynet ms':>11s} {'torch ms':>9s} {'tinynet/torch':>14s}")
     for size in args.sizes:
-        rng = np.random.default_rng(0)
-        grads = rng.standard_normal(size, dtype=np.float32)
-        for name, (make_ours, torch_name, torch_kwargs) in CASES.items():
-            params, opt = rng.standard_normal(size, dtype=np.float32), make_ours()
-            ours = median_ms(partial(opt.step, grads, params), args.repeats)
-            line = f"{name:14s} {size:11,d} {ours:11.2f}"
-            if torch is not None:
-                p = torch.nn.Parameter(torch.from_numpy(rng.standard_normal(size, dtype=np.float32)))
-                p.grad = torch.from_numpy(grads)
-                reference = getattr(torch.optim, torch_name)([p], foreach=True, **torch_kwargs)
-                theirs = median_ms(reference.step, args.repeats)
+        for case in CASES:
+            ours = in_child(time_tinynet, case, size, args.repeats)
+            line = f"{case:14s} {size:11,d} {ours:11.2f}"
+            if has_torch:
+                theirs = in_child(time_torch, case, size, args.repeats)
                 line += f" {theirs:9.2f} {ours / theirs:13.2f}x"
             print(line, flush=True)
 
