@@ -1,4 +1,5 @@
 import os
+import platform
 import subprocess
 import sys
 
@@ -6,7 +7,9 @@ import pytest
 
 import tinynet as tn
 
-pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc malloc settings")
+pytestmark = pytest.mark.skipif(
+    not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc", reason="glibc malloc settings"
+)
 
 # Allocates and frees a 40 MiB array (over glibc's largest default mmap threshold) three times
 # and prints the page faults of the last two rounds.
