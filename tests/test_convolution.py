@@ -82,6 +82,19 @@ def test_max_pool_ties_go_to_the_first_position_in_row_major_order():
     np.testing.assert_array_equal(overlapping.grad[0, 0], [[1, 1, 0], [1, 1, 0], [0, 0, 0]])
 
 
+def test_conv_keeps_activations_batch_last_through_relu_and_pooling():
+    """The layout that makes im2col and col2im copy long runs (see tinynet/convolution.py): the
+    output is an NCHW view of a (C, H, W, N) array, and ReLU, pooling and the gradients keep it."""
+    x = tn.Tensor(np.random.default_rng(0).standard_normal((4, 2, 8, 8)), requires_grad=True)
+    conv = nn.Conv2d(2, 3, 3, padding=1)
+    out = conv(x)
+    pooled = F.max_pool2d(out.relu(), 2)
+    pooled.sum().backward()
+    for array in (out.data, pooled.data):
+        assert array.transpose(1, 2, 3, 0).flags.c_contiguous
+    assert x.grad.transpose(1, 2, 3, 0).flags.c_contiguous
+
+
 def test_conv_output_shapes_and_dtype():
     layer = nn.Conv2d(3, 8, 3, stride=2, padding=1)
     out = layer(np.zeros((4, 3, 28, 27), np.float32))

@@ -36,6 +36,24 @@ def test_max_pool_ties_and_tiled_input_match_torch(config):
     assert_module_matches_torch(nn.MaxPool2d(*config), torch.nn.MaxPool2d(*config), values)
 
 
+def test_small_cnn_matches_torch(float64):
+    """Layers in a chain pass batch-last views and NCHW arrays to each other (conv output, pooling,
+    Flatten's gradient): the whole network must still match, with padding 0 and 1, both poolings
+    and BatchNorm2d."""
+    torch.manual_seed(0)
+    tnn = torch.nn
+    theirs = tnn.Sequential(
+        tnn.Conv2d(2, 4, 3, padding=1), tnn.ReLU(), tnn.MaxPool2d(2), tnn.BatchNorm2d(4),
+        tnn.Conv2d(4, 6, 3), tnn.ReLU(), tnn.AvgPool2d(2), tnn.Flatten(), tnn.Linear(6, 3),
+    ).double()  # fmt: skip
+    ours = nn.Sequential(
+        nn.Conv2d(2, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.BatchNorm2d(4),
+        nn.Conv2d(4, 6, 3), nn.ReLU(), nn.AvgPool2d(2), nn.Flatten(), nn.Linear(6, 3),
+    )  # fmt: skip
+    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    assert_module_matches_torch(ours, theirs, np.random.default_rng(0).standard_normal((5, 2, 8, 8)))
+
+
 def test_adaptive_avg_pool_matches_torch():
     assert_module_matches_torch(
         nn.AdaptiveAvgPool2d(1), torch.nn.AdaptiveAvgPool2d(1), np.random.default_rng(0).standard_normal((2, 3, 5, 4))

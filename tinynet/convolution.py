@@ -22,6 +22,14 @@ products too:
 and col2im adds each column of dcols back onto the input positions its window read, where
 overlapping windows add up: a Python loop over the kh*kw kernel offsets (`kernel_offsets`),
 each step a whole-array operation. Pooling reuses the same windows and offsets.
+
+Memory layout: every array here has the NCHW shape, but the convolution keeps its padded input
+and its output batch-last in memory, (C, H, W, N), handing out NCHW views of them. The pixels
+of one row of all the images in the batch are then one contiguous run: im2col copies, and
+col2im adds, runs of W_out·N values (1,792 for 14x14 images in batches of 128) where the NCHW
+order gives runs of W_out (14), and numpy's cost per run stops dominating. Elementwise ops and
+pooling keep the layout of their input, so the gradient comes back batch-last too and the
+output needs no transposing copy either way.
 """
 
 from __future__ import annotations
@@ -48,11 +56,29 @@ def output_size(size: int, kernel: int, stride: int, padding: int, dilation: int
     return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
 
 
-def _pad(x: np.ndarray, padding: tuple[int, int], value: float = 0.0) -> np.ndarray:
+def _pad(x: np.ndarray, padding: tuple[int, int], value: float = 0.0, batch_last: bool = False) -> np.ndarray:
+    """x (N, C, H, W) with `padding` rows and columns of `value` around each image. The result
+    keeps x's memory layout, or with batch_last is an (N, C, H, W) view of a (C, H, W, N) array."""
     ph, pw = padding
-    if not (ph or pw):
+    n, c, h, w = x.shape
+    if not (ph or pw) and (not batch_last or x.transpose(1, 2, 3, 0).flags.c_contiguous):
         return x
-    return np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=value)
+    if batch_last:
+        padded = np.full((c, h + 2 * ph, w + 2 * pw, n), value, dtype=x.dtype).transpose(3, 0, 1, 2)
+    else:
+        padded = np.full_like(x, value, shape=(n, c, h + 2 * ph, w + 2 * pw))
+    padded[:, :, ph : ph + h, pw : pw + w] = x
+    return padded
+
+
+def _in_layout_of(template: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """a, copied into template's memory layout unless it has it already, so that the passes that
+    combine them run through memory in one order."""
+    if np.array_equal(np.argsort(a.strides), np.argsort(template.strides)):
+        return a
+    copy = np.empty_like(template, dtype=a.dtype)
+    copy[...] = a
+    return copy
 
 
 def _windows(x: np.ndarray, kernel, stride, dilation) -> np.ndarray:
@@ -83,10 +109,10 @@ class Conv2d(Function):
 
     @staticmethod
     def forward(ctx: Context, x, weight, bias=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1)):
-        padded = _pad(x, padding)
+        padded = _pad(x, padding, batch_last=True)
         windows = _windows(padded, weight.shape[2:], stride, dilation)
         n, c, h_out, w_out, kh, kw = windows.shape
-        cols = windows.transpose(1, 4, 5, 0, 2, 3).reshape(c * kh * kw, n * h_out * w_out)
+        cols = windows.transpose(1, 4, 5, 2, 3, 0).reshape(c * kh * kw, h_out * w_out * n)
         kernels = weight.reshape(len(weight), -1)
         out = kernels @ cols
         if bias is not None:
@@ -94,21 +120,21 @@ class Conv2d(Function):
         ctx.save_for_backward(cols, kernels)
         ctx.shapes = (padded.shape, windows.shape, weight.shape)
         ctx.stride, ctx.padding, ctx.dilation = stride, padding, dilation
-        return np.ascontiguousarray(out.reshape(-1, n, h_out, w_out).transpose(1, 0, 2, 3))
+        return out.reshape(-1, h_out, w_out, n).transpose(3, 0, 1, 2)
 
     @staticmethod
     def backward(ctx: Context, grad):
         cols, kernels = ctx.saved
         padded_shape, (n, c, h_out, w_out, kh, kw), weight_shape = ctx.shapes
-        grad_out = grad.transpose(1, 0, 2, 3).reshape(len(kernels), -1)  # (out_channels, pixels)
+        grad_out = grad.transpose(1, 2, 3, 0).reshape(len(kernels), -1)  # (out_channels, pixels)
         grad_x = grad_weight = None
         if ctx.needs_grad[0]:
-            grad_cols = (kernels.T @ grad_out).reshape(c, kh, kw, n, h_out, w_out)
+            grad_cols = (kernels.T @ grad_out).reshape(c, kh, kw, h_out, w_out, n)
             n, c, h, w = padded_shape
-            grad_padded = np.zeros((c, n, h, w), dtype=grad.dtype)  # channels first, like grad_cols: faster adds
+            grad_padded = np.zeros((c, h, w, n), dtype=grad.dtype)
             for a, b, rows, columns in kernel_offsets((h_out, w_out), (kh, kw), ctx.stride, ctx.dilation):
-                grad_padded[:, :, rows, columns] += grad_cols[:, a, b]
-            grad_x = _crop(grad_padded.transpose(1, 0, 2, 3), ctx.padding)
+                grad_padded[:, rows, columns] += grad_cols[:, a, b]
+            grad_x = _crop(grad_padded.transpose(3, 0, 1, 2), ctx.padding)
         if ctx.needs_grad[1]:
             grad_weight = (grad_out @ cols.T).reshape(weight_shape)
         if len(ctx.needs_grad) == 2:
@@ -166,10 +192,10 @@ class MaxPool2d(Function):
     def forward(ctx: Context, x, kernel=(2, 2), stride=(2, 2), padding=(0, 0)):
         padded = _pad(x, padding, -np.inf)
         windows = _windows(padded, kernel, stride, (1, 1))
-        out = windows[..., 0, 0].copy()
+        out = windows[..., 0, 0].copy(order="K")  # "K": in x's memory layout
         index_type = np.uint8 if kernel[0] * kernel[1] <= 256 else np.int32
-        position = np.zeros(out.shape, dtype=index_type)
-        larger = np.empty(out.shape, dtype=index_type)
+        position = np.zeros_like(out, dtype=index_type)
+        larger = np.empty_like(out, dtype=index_type)
         for k, (a, b) in enumerate(np.ndindex(*kernel)):
             if k == 0:  # out starts as this window position
                 continue
@@ -184,11 +210,12 @@ class MaxPool2d(Function):
     @staticmethod
     def backward(ctx: Context, grad):
         (position,) = ctx.saved
+        grad = _in_layout_of(position, grad)
         (kh, kw), (sh, sw), (h, w) = ctx.kernel, ctx.stride, ctx.shape[2:]
         disjoint = sh >= kh and sw >= kw  # each input position is in one window at most: write, don't add
         tiled = disjoint and (sh, sw) == (kh, kw) and h == kh * grad.shape[2] and w == kw * grad.shape[3]
-        grad_padded = (np.empty if tiled else np.zeros)(ctx.shape, dtype=grad.dtype)  # tiled: every entry written
-        chosen = np.empty(grad.shape, dtype=bool)
+        grad_padded = (np.empty_like if tiled else np.zeros_like)(position, grad.dtype, shape=ctx.shape)
+        chosen = np.empty_like(position, dtype=bool)
         for k, (_, _, rows, columns) in enumerate(kernel_offsets(grad.shape, ctx.kernel, ctx.stride, (1, 1))):
             np.equal(position, k, out=chosen)
             if disjoint:
@@ -210,7 +237,7 @@ class AvgPool2d(Function):
     @staticmethod
     def backward(ctx: Context, grad):
         share = grad / (ctx.kernel[0] * ctx.kernel[1])
-        grad_padded = np.zeros(ctx.shape, dtype=grad.dtype)
+        grad_padded = np.zeros_like(grad, shape=ctx.shape)
         for _, _, rows, columns in kernel_offsets(grad.shape, ctx.kernel, ctx.stride, (1, 1)):
             grad_padded[:, :, rows, columns] += share
         return _crop(grad_padded, ctx.padding)
