@@ -21,7 +21,9 @@ products too:
 
 and col2im adds each column of dcols back onto the input positions its window read, where
 overlapping windows add up: a Python loop over the kh*kw kernel offsets (`kernel_offsets`),
-each step a whole-array operation. Pooling reuses the same windows and offsets.
+each step a whole-array operation. Pooling reuses the same windows and offsets. A bias rides
+along in the products: cols gets one more row, of ones, and W one more column, the bias, so
+the product adds it and the last column of dW is its gradient, without passes of their own.
 
 Memory layout: every array here has the NCHW shape, but the convolution keeps its padded input
 and its output batch-last in memory, (C, H, W, N), handing out NCHW views of them. The pixels
@@ -112,11 +114,14 @@ class Conv2d(Function):
         padded = _pad(x, padding, batch_last=True)
         windows = _windows(padded, weight.shape[2:], stride, dilation)
         n, c, h_out, w_out, kh, kw = windows.shape
-        cols = windows.transpose(1, 4, 5, 2, 3, 0).reshape(c * kh * kw, h_out * w_out * n)
-        kernels = weight.reshape(len(weight), -1)
+        taps = c * kh * kw
+        kernels = weight.reshape(len(weight), taps)
+        cols = np.empty((taps + (bias is not None), h_out * w_out * n), dtype=x.dtype)
+        cols[:taps].reshape(c, kh, kw, h_out, w_out, n)[...] = windows.transpose(1, 4, 5, 2, 3, 0)
+        if bias is not None:  # a row of ones under cols, the bias beside the kernels: the product adds it
+            cols[taps] = 1
+            kernels = np.concatenate([kernels, bias[:, None]], axis=1)
         out = kernels @ cols
-        if bias is not None:
-            out += bias[:, None]
         ctx.save_for_backward(cols, kernels)
         ctx.shapes = (padded.shape, windows.shape, weight.shape)
         ctx.stride, ctx.padding, ctx.dilation = stride, padding, dilation
@@ -126,20 +131,21 @@ class Conv2d(Function):
     def backward(ctx: Context, grad):
         cols, kernels = ctx.saved
         padded_shape, (n, c, h_out, w_out, kh, kw), weight_shape = ctx.shapes
+        taps = c * kh * kw
         grad_out = grad.transpose(1, 2, 3, 0).reshape(len(kernels), -1)  # (out_channels, pixels)
-        grad_x = grad_weight = None
+        grad_x = grad_weight = grad_bias = None
         if ctx.needs_grad[0]:
-            grad_cols = (kernels.T @ grad_out).reshape(c, kh, kw, h_out, w_out, n)
+            grad_cols = (kernels[:, :taps].T @ grad_out).reshape(c, kh, kw, h_out, w_out, n)
             n, c, h, w = padded_shape
             grad_padded = np.zeros((c, h, w, n), dtype=grad.dtype)
             for a, b, rows, columns in kernel_offsets((h_out, w_out), (kh, kw), ctx.stride, ctx.dilation):
                 grad_padded[:, rows, columns] += grad_cols[:, a, b]
             grad_x = _crop(grad_padded.transpose(3, 0, 1, 2), ctx.padding)
-        if ctx.needs_grad[1]:
-            grad_weight = (grad_out @ cols.T).reshape(weight_shape)
-        if len(ctx.needs_grad) == 2:
-            return grad_x, grad_weight
-        return grad_x, grad_weight, (grad_out.sum(axis=1) if ctx.needs_grad[2] else None)
+        if any(ctx.needs_grad[1:]):
+            grad_kernels = grad_out @ cols.T  # with a bias, its gradient is the last column
+            grad_weight = grad_kernels[:, :taps].reshape(weight_shape) if ctx.needs_grad[1] else None
+            grad_bias = grad_kernels[:, taps] if len(ctx.needs_grad) == 3 and ctx.needs_grad[2] else None
+        return (grad_x, grad_weight) if len(ctx.needs_grad) == 2 else (grad_x, grad_weight, grad_bias)
 
 
 def _check_input(op: str, x: Tensor, kernel, padding, dilation=(1, 1)) -> None:
