@@ -39,13 +39,18 @@ def median_ms(step, repeats: int) -> float:
     return statistics.median(times) * 1e3
 
 
+def flat_arrays(size: int) -> tuple[np.ndarray, np.ndarray]:
+    """The same float32 gradients and parameters for every framework."""
+    rng = np.random.default_rng(0)
+    return rng.standard_normal(size, dtype=np.float32), rng.standard_normal(size, dtype=np.float32)
+
+
 def time_tinynet(case: str, size: int, repeats: int) -> float:
     sys.path.insert(0, str(ROOT))
     from tinynet import optim
 
     class_name, kwargs = CASES[case]
-    rng = np.random.default_rng(0)
-    grads, params = rng.standard_normal(size, dtype=np.float32), rng.standard_normal(size, dtype=np.float32)
+    grads, params = flat_arrays(size)
     opt = getattr(optim, class_name)(**kwargs)
     return median_ms(lambda: opt.step(grads, params), repeats)
 
@@ -55,8 +60,7 @@ def time_torch(case: str, size: int, repeats: int) -> float:
 
     torch.set_num_threads(os.cpu_count())
     class_name, kwargs = CASES[case]
-    rng = np.random.default_rng(0)
-    grads, params = rng.standard_normal(size, dtype=np.float32), rng.standard_normal(size, dtype=np.float32)
+    grads, params = flat_arrays(size)
     p = torch.nn.Parameter(torch.from_numpy(params))
     p.grad = torch.from_numpy(grads)
     return median_ms(getattr(torch.optim, class_name)([p], foreach=True, **kwargs).step, repeats)
