@@ -15,7 +15,7 @@ import numpy as np
 from tinynet.convolution import adaptive_avg_pool2d, avg_pool2d, conv2d, max_pool2d  # noqa: F401
 from tinynet.function import Context, Function
 from tinynet.random import default_generator
-from tinynet.tensor import Tensor, as_tensor, where
+from tinynet.tensor import Tensor, _either_spelling, as_tensor, where
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -45,7 +45,7 @@ class Linear(Function):
         return grad_x, grad_weight, (grad_2d.sum(axis=0) if ctx.needs_grad[2] else None)
 
 
-def linear(x, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+def linear(x: Tensor | np.ndarray, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """x W^T + b for x of shape (..., in_features) and W of shape (out_features, in_features)."""
     x = as_tensor(x)
     if x.ndim == 0 or x.shape[-1] != weight.shape[1]:
@@ -55,7 +55,9 @@ def linear(x, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     return Linear.apply(x, weight) if bias is None else Linear.apply(x, weight, bias)
 
 
-def dropout(x, p: float = 0.5, training: bool = True, generator: np.random.Generator | None = None) -> Tensor:
+def dropout(
+    x: Tensor | np.ndarray, p: float = 0.5, training: bool = True, generator: np.random.Generator | None = None
+) -> Tensor:
     """Inverted dropout: zero each element with probability p and scale the rest by 1/(1-p),
     so the expected value is unchanged and evaluation needs no rescaling."""
     if not 0 <= p < 1:
@@ -110,19 +112,22 @@ def batch_norm(
 # ---------------------------------------------------------------- activations
 
 
-def relu(x) -> Tensor:
+def relu(x: Tensor | np.ndarray) -> Tensor:
+    """max(x, 0) elementwise."""
     return as_tensor(x).relu()
 
 
-def sigmoid(x) -> Tensor:
+def sigmoid(x: Tensor | np.ndarray) -> Tensor:
+    """1 / (1 + e^-x) elementwise, squashing any number into (0, 1)."""
     return as_tensor(x).sigmoid()
 
 
-def tanh(x) -> Tensor:
+def tanh(x: Tensor | np.ndarray) -> Tensor:
+    """The hyperbolic tangent elementwise, squashing any number into (-1, 1)."""
     return as_tensor(x).tanh()
 
 
-def leaky_relu(x, negative_slope: float = 0.01) -> Tensor:
+def leaky_relu(x: Tensor | np.ndarray, negative_slope: float = 0.01) -> Tensor:
     """x where x > 0, negative_slope * x elsewhere."""
     x = as_tensor(x)
     return where(x.data > 0, x, x * negative_slope)
@@ -159,7 +164,7 @@ class GELU(Function):
         return grad * (cdf + x * d_cdf)
 
 
-def gelu(x, approximate: str = "none") -> Tensor:
+def gelu(x: Tensor | np.ndarray, approximate: str = "none") -> Tensor:
     """Gaussian error linear unit, exact (erf) or with PyTorch's tanh approximation.
     numpy has no vectorized erf, so the exact form calls math.erf per element: fine for small
     layers; on large activations approximate='tanh' is much faster."""
@@ -168,15 +173,19 @@ def gelu(x, approximate: str = "none") -> Tensor:
     return GELU.apply(x, approximate=approximate)
 
 
-def softmax(x, dim: int = -1) -> Tensor:
-    """exp(x) / sum(exp(x)) along `dim`, computed on x - max(x) so exp never overflows."""
+def softmax(x: Tensor | np.ndarray, dim: int | None = None, *, axis: int | None = None) -> Tensor:
+    """exp(x) / sum(exp(x)) along `dim` (or numpy's `axis`; the last axis when neither is given),
+    computed on x - max(x) so exp never overflows."""
+    dim = _either_spelling("softmax", dim=dim, axis=axis, default=-1)
     x = as_tensor(x)
     e = (x - x.data.max(axis=dim, keepdims=True)).exp()
     return e / e.sum(axis=dim, keepdims=True)
 
 
-def log_softmax(x, dim: int = -1) -> Tensor:
-    """x - log(sum(exp(x))) along `dim`, stable for any magnitude of x."""
+def log_softmax(x: Tensor | np.ndarray, dim: int | None = None, *, axis: int | None = None) -> Tensor:
+    """x - log(sum(exp(x))) along `dim` (or numpy's `axis`; the last axis when neither is given),
+    stable for any magnitude of x."""
+    dim = _either_spelling("log_softmax", dim=dim, axis=axis, default=-1)
     x = as_tensor(x)
     shifted = x - x.data.max(axis=dim, keepdims=True)
     return shifted - shifted.exp().sum(axis=dim, keepdims=True).log()
@@ -254,7 +263,9 @@ class CrossEntropy(Function):
         return grad_logits, grad_target
 
 
-def cross_entropy(logits, target, reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
+def cross_entropy(
+    logits: Tensor | np.ndarray, target: Tensor | np.ndarray, reduction: str = "mean", label_smoothing: float = 0.0
+) -> Tensor:
     """Softmax cross-entropy of logits (N, C) against integer class labels (N,) or class
     probabilities (N, C). `label_smoothing` ε mixes the target with the uniform distribution:
     q = (1 - ε) q + ε / C."""
@@ -290,7 +301,7 @@ def cross_entropy(logits, target, reduction: str = "mean", label_smoothing: floa
     return CrossEntropy.apply(logits, target, reduction=reduction, label_smoothing=label_smoothing)
 
 
-def mse_loss(input, target, reduction: str = "mean") -> Tensor:
+def mse_loss(input: Tensor | np.ndarray, target: Tensor | np.ndarray, reduction: str = "mean") -> Tensor:
     """(input - target)², averaged (or summed)."""
     input, target = as_tensor(input), as_tensor(target)
     _check_reduction("mse_loss", reduction)
@@ -299,7 +310,7 @@ def mse_loss(input, target, reduction: str = "mean") -> Tensor:
     return _reduce(diff * diff, reduction)
 
 
-def l1_loss(input, target, reduction: str = "mean") -> Tensor:
+def l1_loss(input: Tensor | np.ndarray, target: Tensor | np.ndarray, reduction: str = "mean") -> Tensor:
     """|input - target|, averaged (or summed)."""
     input, target = as_tensor(input), as_tensor(target)
     _check_reduction("l1_loss", reduction)
@@ -307,7 +318,9 @@ def l1_loss(input, target, reduction: str = "mean") -> Tensor:
     return _reduce((input - target).abs(), reduction)
 
 
-def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0) -> Tensor:
+def huber_loss(
+    input: Tensor | np.ndarray, target: Tensor | np.ndarray, reduction: str = "mean", delta: float = 1.0
+) -> Tensor:
     """d = input - target;  d²/2 where |d| < delta, else delta (|d| - delta/2)."""
     input, target = as_tensor(input), as_tensor(target)
     _check_reduction("huber_loss", reduction)
@@ -335,7 +348,9 @@ class BinaryCrossEntropyWithLogits(Function):
         return grad * (sigmoid - t), (-grad * x if ctx.needs_grad[1] else None)
 
 
-def binary_cross_entropy_with_logits(logits, target, reduction: str = "mean") -> Tensor:
+def binary_cross_entropy_with_logits(
+    logits: Tensor | np.ndarray, target: Tensor | np.ndarray, reduction: str = "mean"
+) -> Tensor:
     """Sigmoid and binary cross-entropy in one stable step; targets in [0, 1]."""
     logits, target = as_tensor(logits), as_tensor(target)
     _check_reduction("binary_cross_entropy_with_logits", reduction)

@@ -16,6 +16,21 @@ from tinynet import dtype as _mode
 
 Array = np.ndarray
 BackwardFn = Callable[[Array], Sequence["Array | None"]]
+Axis = int | tuple[int, ...] | None
+
+
+def _either_spelling(op: str, *, default=None, **spellings):
+    """The value of an argument that has two names, numpy's and PyTorch's (axis= or dim=,
+    keepdims= or keepdim=): the one that is not None, else `default`. Both at once is an error.
+
+    >>> _either_spelling("sum", axis=None, dim=1)
+    1
+    """
+    given = {name: value for name, value in spellings.items() if value is not None}
+    if len(given) > 1:
+        both = " and ".join(f"{name}={value!r}" for name, value in given.items())
+        raise TypeError(f"{op}(): got both {both}; they are numpy's and PyTorch's names for one argument, give one")
+    return next(iter(given.values()), default)
 
 
 def _as_array(data) -> Array:
@@ -120,6 +135,7 @@ class Tensor:
         return Tensor(other)
 
     # ---------------------------------------------------------------- properties
+
     shape = property(lambda self: self.data.shape, doc="The shape of the data.")
     dtype = property(lambda self: self.data.dtype, doc="The numpy dtype of the data.")
     ndim = property(lambda self: self.data.ndim, doc="The number of dimensions.")
@@ -139,14 +155,30 @@ class Tensor:
     def item(self) -> float | int | bool:
         """The value of a one-element tensor as a Python number."""
         if self.data.size != 1:
-            raise ValueError(f"item(): only a one-element tensor has an item, this one has shape {self.shape}")
+            raise ValueError(
+                "only one-element tensors can be converted to Python scalars (by item(), float() or int()); "
+                f"this one has shape {self.shape}"
+            )
         return self.data.item()
+
+    def __float__(self) -> float:
+        """float(t) for a one-element tensor, e.g. float(loss)."""
+        return float(self.item())
+
+    def __int__(self) -> int:
+        """int(t) for a one-element tensor (a float is truncated toward 0, as int(2.7) is 2)."""
+        return int(self.item())
+
+    def __array__(self, dtype=None, copy: bool | None = None) -> Array:
+        """The data for numpy: np.asarray(t) shares it, np.array(t) copies it (numpy 2 `copy` rules)."""
+        return np.array(self.data, dtype=dtype, copy=copy)
 
     def detach(self) -> Tensor:
         """The same data (shared) as a new tensor outside the graph."""
         return Tensor(self.data)
 
     # ---------------------------------------------------------------- elementwise binary ops
+
     def _broadcast(self, other: Tensor, fn, op: str) -> Array:
         try:
             return fn(self.data, other.data)
@@ -276,14 +308,18 @@ class Tensor:
         return self.data != _as_array(other)
 
     # ---------------------------------------------------------------- elementwise unary ops
+
     def exp(self) -> Tensor:
+        """e^x elementwise; its gradient is e^x itself."""
         out = np.exp(self.data)
         return self._make(out, (self,), lambda g: (g * out,), "exp")
 
     def log(self) -> Tensor:
+        """The natural logarithm elementwise; its gradient is 1/x."""
         return self._make(np.log(self.data), (self,), lambda g: (g / self.data,), "log")
 
     def sqrt(self) -> Tensor:
+        """√x elementwise; its gradient is 1 / (2√x)."""
         out = np.sqrt(self.data)
         return self._make(out, (self,), lambda g: (g / (2 * out),), "sqrt")
 
@@ -292,6 +328,7 @@ class Tensor:
         return self._make(np.abs(self.data), (self,), lambda g: (g * np.sign(self.data),), "abs")
 
     def tanh(self) -> Tensor:
+        """The hyperbolic tangent elementwise; its gradient is 1 - tanh²(x)."""
         out = np.tanh(self.data)
         return self._make(out, (self,), lambda g: (g * (1 - out * out),), "tanh")
 
@@ -301,22 +338,41 @@ class Tensor:
         return self._make(out, (self,), lambda g: (g * out * (1 - out),), "sigmoid")
 
     def relu(self) -> Tensor:
+        """max(x, 0) elementwise; its gradient is 1 where x > 0, else 0."""
         out = np.clip(self.data, 0, np.inf)  # max(x, 0); numpy vectorizes clip, not maximum with a scalar: 2x faster
         return self._make(out, (self,), lambda g: (g * (out > 0),), "relu")
 
-    # ---------------------------------------------------------------- reductions
-    def sum(self, axis=None, keepdims: bool = False) -> Tensor:
+    # ---------------------------------------------------------------- reductions (axis= or dim=, keepdims= or keepdim=)
+
+    def sum(
+        self, axis: Axis = None, keepdims: bool | None = None, *, dim: Axis = None, keepdim: bool | None = None
+    ) -> Tensor:
+        """The sum over `axis` (PyTorch: `dim`; all axes when None). `keepdims` (PyTorch: `keepdim`)
+        keeps the summed axes with size 1."""
+        axis = _either_spelling("sum", axis=axis, dim=dim)
+        keepdims = _either_spelling("sum", keepdims=keepdims, keepdim=keepdim, default=False)
         out = self.data.sum(axis=axis, keepdims=keepdims)
         return self._make(out, (self,), lambda g: (_expand(g, self.shape, axis, keepdims),), "sum")
 
-    def mean(self, axis=None, keepdims: bool = False) -> Tensor:
+    def mean(
+        self, axis: Axis = None, keepdims: bool | None = None, *, dim: Axis = None, keepdim: bool | None = None
+    ) -> Tensor:
+        """The mean over `axis` (PyTorch: `dim`; all axes when None), `keepdims` (`keepdim`) as in sum.
+        Each averaged element gets the gradient g / (number averaged)."""
+        axis = _either_spelling("mean", axis=axis, dim=dim)
+        keepdims = _either_spelling("mean", keepdims=keepdims, keepdim=keepdim, default=False)
         out = self.data.mean(axis=axis, keepdims=keepdims)
         count = self.data.size // max(np.size(out), 1)
         return self._make(out, (self,), lambda g: (_expand(g / count, self.shape, axis, keepdims),), "mean")
 
-    def max(self, axis=None, keepdims: bool = False) -> Tensor:
-        """The largest element(s). The gradient is shared equally between tied maxima
-        (as torch.amax does), so it always sums to the incoming gradient."""
+    def max(
+        self, axis: Axis = None, keepdims: bool | None = None, *, dim: Axis = None, keepdim: bool | None = None
+    ) -> Tensor:
+        """The largest element(s) over `axis` (PyTorch: `dim`; all axes when None), `keepdims` (`keepdim`)
+        as in sum; numpy's max, torch.amax. The gradient is shared equally between tied maxima,
+        so it always sums to the incoming gradient."""
+        axis = _either_spelling("max", axis=axis, dim=dim)
+        keepdims = _either_spelling("max", keepdims=keepdims, keepdim=keepdim, default=False)
         out = self.data.max(axis=axis, keepdims=True)
 
         def backward(g):
@@ -327,7 +383,9 @@ class Tensor:
         return self._make(out if keepdims else np.squeeze(out, axis=axis), (self,), backward, "max")
 
     # ---------------------------------------------------------------- shape ops
-    def reshape(self, *shape) -> Tensor:
+
+    def reshape(self, *shape: int | Sequence[int]) -> Tensor:
+        """The same elements in a new shape, given as numbers or one tuple; one size may be -1."""
         shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
         try:
             out = self.data.reshape(shape)
@@ -337,7 +395,7 @@ class Tensor:
             ) from None
         return self._make(out, (self,), lambda g: (g.reshape(self.shape),), "reshape")
 
-    def transpose(self, *axes) -> Tensor:
+    def transpose(self, *axes: int | Sequence[int]) -> Tensor:
         """Permute the axes (reverse them when none are given)."""
         axes = axes[0] if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
         axes = tuple(axes) or tuple(reversed(range(self.ndim)))
@@ -375,7 +433,8 @@ class Tensor:
         return self._make(out, (self,), backward, "index")
 
     # ---------------------------------------------------------------- backward pass
-    def backward(self, grad=None) -> None:
+
+    def backward(self, grad: Tensor | Array | None = None) -> None:
         """Accumulate d(self)/d(leaf) into `.grad` of every leaf that requires a gradient.
 
         `grad` is the gradient flowing into this tensor; it may be left out for a one-element
@@ -444,7 +503,7 @@ def topological_order(root: Tensor) -> list[Tensor]:
     return order
 
 
-def as_tensor(x) -> Tensor:
+def as_tensor(x: Tensor | Array | float | Sequence) -> Tensor:
     """x itself if it is a Tensor, else a new Tensor of it (numpy arrays are not copied)."""
     return x if isinstance(x, Tensor) else Tensor(x)
 
@@ -470,7 +529,7 @@ def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     return Tensor._make(out, tensors, lambda g: tuple(np.moveaxis(g, axis, 0)), "stack")
 
 
-def where(condition, x, y) -> Tensor:
+def where(condition: Tensor | Array, x: Tensor | Array | float, y: Tensor | Array | float) -> Tensor:
     """Elementwise `x if condition else y`, with broadcasting; the gradient follows the choice."""
     condition = np.asarray(condition.data if isinstance(condition, Tensor) else condition, dtype=bool)
     x = as_tensor(x)
