@@ -2,7 +2,7 @@
 
 from tinynet.nn import init
 from tinynet.nn.activation import GELU, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
-from tinynet.nn.container import Flatten, Sequential
+from tinynet.nn.container import Flatten, Identity, ModuleDict, ModuleList, Sequential
 from tinynet.nn.conv import Conv2d
 from tinynet.nn.dropout import Dropout
 from tinynet.nn.linear import Linear
@@ -24,12 +24,15 @@ __all__ = [
     "Dropout",
     "Flatten",
     "HuberLoss",
+    "Identity",
     "L1Loss",
     "LeakyReLU",
     "Linear",
     "MSELoss",
     "MaxPool2d",
     "Module",
+    "ModuleDict",
+    "ModuleList",
     "Parameter",
     "ReLU",
     "Sequential",

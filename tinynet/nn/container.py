@@ -1,42 +1,174 @@
-"""Sequential and Flatten: putting layers together."""
+"""Containers that register the layers they hold: ModuleList, ModuleDict, Sequential; and
+Identity and Flatten, the layers that only pass data through or reshape it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 
 from tinynet.nn.module import Module
 from tinynet.tensor import Tensor
 
 
-class Sequential(Module):
-    """Layers applied one after another; indexable, sliceable, iterable."""
+def _check_module(container: Module, key: str, value) -> None:
+    if not isinstance(value, Module):
+        raise TypeError(f"{type(container).__name__}: item {key} is a {type(value).__name__}, not a Module")
 
-    def __init__(self, *layers: Module):
+
+class ModuleList(Module):
+    """A list of layers whose parameters belong to the model (a plain list's would not):
+
+        self.blocks = nn.ModuleList(nn.Linear(64, 64) for _ in range(4))
+        for block in self.blocks:
+            x = block(x).relu()
+    """
+
+    def __init__(self, modules: Iterable[Module] = ()):
         super().__init__()
-        for i, layer in enumerate(layers):
-            if not isinstance(layer, Module):
-                raise TypeError(f"Sequential: argument {i} is a {type(layer).__name__}, not a Module")
-            setattr(self, str(i), layer)
+        self.extend(modules)
 
-    def forward(self, x: Tensor) -> Tensor:
-        for layer in self._modules.values():
-            x = layer(x)
-        return x
+    def append(self, module: Module) -> ModuleList:
+        """Add a layer at the end; returns the list."""
+        _check_module(self, str(len(self)), module)
+        setattr(self, str(len(self)), module)
+        return self
+
+    def extend(self, modules: Iterable[Module]) -> ModuleList:
+        """Add several layers at the end; returns the list."""
+        for module in modules:
+            self.append(module)
+        return self
+
+    def insert(self, index: int, module: Module) -> None:
+        """Put a layer before position `index`."""
+        layers = list(self)
+        layers.insert(index, module)
+        self._replace_all(layers)
+
+    def _replace_all(self, layers: list[Module]) -> None:
+        for name in list(self._modules):
+            delattr(self, name)
+        self.extend(layers)
 
     def __getitem__(self, index: int | slice) -> Module:
         layers = list(self._modules.values())
         if isinstance(index, slice):
-            return Sequential(*layers[index])
+            return self._of(layers[index])
         try:
             return layers[index]
-        except IndexError:
-            raise IndexError(f"Sequential index {index} is out of range for {len(layers)} layers") from None
+        except (IndexError, TypeError):
+            raise IndexError(
+                f"{type(self).__name__} index {index!r} is out of range for {len(layers)} layers"
+            ) from None
+
+    def __setitem__(self, index: int, module: Module) -> None:
+        name = list(self._modules)[self._position(index)]
+        _check_module(self, name, module)
+        setattr(self, name, module)
+
+    def __delitem__(self, index: int) -> None:
+        layers = list(self)
+        del layers[self._position(index)]
+        self._replace_all(layers)
+
+    def _position(self, index: int) -> int:
+        if not -len(self) <= index < len(self):
+            raise IndexError(f"{type(self).__name__} index {index} is out of range for {len(self)} layers")
+        return index % len(self)
+
+    def _of(self, layers: list[Module]) -> ModuleList:
+        """A container of the same kind holding `layers` (what a slice returns)."""
+        return type(self)(layers)
 
     def __len__(self) -> int:
         return len(self._modules)
 
     def __iter__(self) -> Iterator[Module]:
         return iter(self._modules.values())
+
+
+class Sequential(ModuleList):
+    """Layers applied one after another: `Sequential(layer1, layer2, ...)`; indexable,
+    sliceable and iterable like a ModuleList."""
+
+    def __init__(self, *layers: Module):
+        super().__init__(layers)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Each layer's output is the next one's input."""
+        for layer in self._modules.values():
+            x = layer(x)
+        return x
+
+    def _of(self, layers: list[Module]) -> Sequential:
+        return Sequential(*layers)
+
+
+class ModuleDict(Module):
+    """A dict of layers by name whose parameters belong to the model (a plain dict's would not):
+
+        self.heads = nn.ModuleDict({"digit": nn.Linear(128, 10), "parity": nn.Linear(128, 2)})
+        logits = self.heads["digit"](features)
+    """
+
+    def __init__(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]] = ()):
+        super().__init__()
+        self.update(modules)
+
+    def update(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]]) -> None:
+        """Add (or replace) layers from a dict or from (name, layer) pairs."""
+        for key, module in modules.items() if isinstance(modules, Mapping) else modules:
+            self[key] = module
+
+    def __getitem__(self, key: str) -> Module:
+        try:
+            return self._modules[key]
+        except KeyError:
+            raise KeyError(f"ModuleDict has no layer {key!r}; it has {list(self._modules)}") from None
+
+    def __setitem__(self, key: str, module: Module) -> None:
+        if not isinstance(key, str) or not key.isidentifier():
+            raise KeyError(f"ModuleDict keys must be valid Python identifiers (strings), got {key!r}")
+        _check_module(self, repr(key), module)
+        setattr(self, key, module)
+
+    def __delitem__(self, key: str) -> None:
+        self.pop(key)
+
+    def pop(self, key: str) -> Module:
+        """Remove the layer `key` and return it."""
+        module = self[key]
+        delattr(self, key)
+        return module
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._modules
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._modules)
+
+    def keys(self) -> Iterable[str]:
+        """The layer names, in insertion order."""
+        return self._modules.keys()
+
+    def values(self) -> Iterable[Module]:
+        """The layers, in insertion order."""
+        return self._modules.values()
+
+    def items(self) -> Iterable[tuple[str, Module]]:
+        """(name, layer) pairs, in insertion order."""
+        return self._modules.items()
+
+
+class Identity(Module):
+    """Returns its input unchanged: a placeholder where a layer is optional (no normalization,
+    a removed classifier head)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        """The input itself."""
+        return x
 
 
 class Flatten(Module):
@@ -47,6 +179,7 @@ class Flatten(Module):
         self.start_dim = start_dim
 
     def forward(self, x: Tensor) -> Tensor:
+        """The input with its trailing axes merged."""
         return x.flatten(self.start_dim)
 
     def extra_repr(self) -> str:

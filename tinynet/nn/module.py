@@ -10,8 +10,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from tinynet.nn import parameter
-from tinynet.nn.parameter import FlatStore, Parameter, layout_changed
+from tinynet.nn.parameter import FlatStore, Parameter
 from tinynet.tensor import Tensor
 
 CHECKPOINT_MARK = "__tinynet_checkpoint__"
@@ -19,27 +18,31 @@ CHECKPOINT_MARK = "__tinynet_checkpoint__"
 
 class Module:
     """Subclass it, create layers and Parameters in `__init__` (after `super().__init__()`),
-    and compute the output in `forward`. Assigned Parameters and Modules register themselves.
+    and compute the output in `forward`. Assigned Parameters and Modules register themselves;
+    keep several in an `nn.ModuleList` or `nn.ModuleDict`, never in a plain list or dict.
 
-    `model.params` and `model.grads` are the flat 1-D arrays of every parameter and gradient
-    (see tinynet.nn.parameter): hand them to an optimizer, `opt.step(model.grads, model.params)`.
+    `model.params` and `model.grads` are the flat 1-D arrays of every trainable parameter and
+    its gradient (see tinynet.nn.parameter): hand them to an optimizer,
+    `opt.step(model.grads, model.params)`.
     """
 
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", {})
         object.__setattr__(self, "_modules", {})
         object.__setattr__(self, "_buffers", {})
+        object.__setattr__(self, "_store", None)
         object.__setattr__(self, "training", True)
 
-    # ---------------------------------------------------------------- registration
     def __setattr__(self, name: str, value) -> None:
+        """Register Parameters and Modules by name; refuse containers that would hide them."""
         if "_parameters" not in self.__dict__:
             raise AttributeError(f"{type(self).__name__}: call super().__init__() before assigning attributes")
         if name in self._buffers and isinstance(value, np.ndarray):
             self._buffers[name] = value
             return
+        _refuse_hidden_layers(self, name, value)
         if isinstance(value, (Parameter, Module)) or name in self._parameters or name in self._modules:
-            layout_changed()
+            self._layout_changed()
         target = (
             self._parameters if isinstance(value, Parameter) else self._modules if isinstance(value, Module) else None
         )
@@ -64,7 +67,7 @@ class Module:
         for registry in (self._parameters, self._modules, self._buffers):
             if name in registry:
                 del registry[name]
-                layout_changed()
+                self._layout_changed()
                 return
         object.__delattr__(self, name)
 
@@ -73,12 +76,14 @@ class Module:
         self.__dict__.pop(name, None)
         self._buffers[name] = array
 
-    # ---------------------------------------------------------------- running
     def forward(self, *args):
+        """Compute the output from the inputs; every layer defines it."""
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args, **kwargs):
-        return self.forward(*[Tensor(a) if isinstance(a, np.ndarray) else a for a in args], **kwargs)
+        """`forward(*args)`, with floating-point numpy arrays wrapped in Tensors. Integer arrays
+        (class labels, token indices) are passed as they are."""
+        return self.forward(*[Tensor(a) if _is_float_array(a) else a for a in args], **kwargs)
 
     def train(self, mode: bool = True) -> Module:
         """Switch this module and every sub-module to training (or evaluation) mode."""
@@ -87,9 +92,23 @@ class Module:
         return self
 
     def eval(self) -> Module:
+        """Switch to evaluation mode (dropout off, batch norm on running statistics)."""
         return self.train(False)
 
-    # ---------------------------------------------------------------- traversal
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
+        """Unfreeze (or, with False, freeze) every parameter: a frozen parameter gets no
+        gradient and no optimizer moves it. Returns the module."""
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
+
+    def apply(self, fn) -> Module:
+        """Call `fn(module)` on every sub-module, then on this module (as PyTorch does), e.g. to
+        initialize weights; returns the module."""
+        for module in reversed(list(self.modules())):
+            fn(module)
+        return self
+
     def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
         """This module and every sub-module, depth first, each once, with dotted names."""
         seen: set[int] = set()
@@ -104,12 +123,15 @@ class Module:
             stack.extend(reversed(children))
 
     def modules(self) -> Iterator[Module]:
+        """This module and every sub-module, depth first, each once."""
         return (m for _, m in self.named_modules())
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
+        """(name, module) for each direct sub-module."""
         return iter(self._modules.items())
 
     def children(self) -> Iterator[Module]:
+        """The direct sub-modules."""
         return iter(self._modules.values())
 
     def named_parameters(self, remove_duplicate: bool = True) -> Iterator[tuple[str, Parameter]]:
@@ -123,47 +145,76 @@ class Module:
                 yield (f"{module_name}.{name}" if module_name else name), p
 
     def parameters(self) -> list[Parameter]:
+        """Every parameter, frozen or not, each once."""
         return [p for _, p in self.named_parameters()]
 
     def named_buffers(self) -> Iterator[tuple[str, np.ndarray]]:
+        """(dotted name, array) for every buffer (running statistics and such)."""
         for module_name, module in self.named_modules():
             for name, b in module._buffers.items():
                 yield (f"{module_name}.{name}" if module_name else name), b
 
-    # ---------------------------------------------------------------- the flat store
-    def _flat(self) -> tuple[np.ndarray, np.ndarray]:
-        """(params, grads) views of the flat store, packing the parameters into a new store when
-        they are not already side by side in one. Cached until any module's layout changes."""
-        cached = self.__dict__.get("_flat_views")
-        if cached is not None and cached[0] == parameter.layout_version:
-            return cached[1]
+    def pack(self) -> Module:
+        """Copy every parameter into one new flat store, trainable ones first, and make each
+        parameter's `.data` and `.grad` views into it (rule 2 in tinynet.nn.parameter).
+        `model.params` calls it the first time and after a layout change; returns the module."""
         params = self.parameters()
-        if not params:
-            empty = np.zeros(0, dtype=np.float32)
-            return empty, empty
-        store = params[0]._store
-        if store is None or not store.holds(params):
-            store = FlatStore(params)
-        views = store.views(params)
-        object.__setattr__(self, "_flat_views", (parameter.layout_version, views))
+        store = FlatStore([p for p in params if p.requires_grad], [p for p in params if not p.requires_grad])
+        for module in self.modules():
+            object.__setattr__(module, "_store", store)
+        return self
+
+    def _flat(self) -> tuple[np.ndarray, np.ndarray]:
+        """(params, grads): this module's trainable part of its flat store, packed if need be."""
+        cached = self.__dict__.get("_flat_views")
+        if cached is not None and cached[0] is self._store and not self._store.outdated:
+            return cached[1]
+        views = None
+        if self._store is not None and not self._store.outdated:
+            views = self._store.span([p for p in self.parameters() if p.requires_grad])
+        if views is None:  # a sub-module packed with its parent has views into the parent's store
+            views = self.pack()._store.span([p for p in self.parameters() if p.requires_grad])
+        object.__setattr__(self, "_flat_views", (self._store, views))
         return views
+
+    def _layout_changed(self) -> None:
+        if self._store is not None:
+            self._store.mark_outdated()
 
     @property
     def params(self) -> np.ndarray:
-        """Every parameter's data in one 1-D array; each parameter's `.data` is a view into it."""
+        """Every trainable parameter's data in one 1-D array; each parameter's `.data` is a view
+        into it. The same array until the layout changes (see tinynet.nn.parameter)."""
         return self._flat()[0]
 
     @property
     def grads(self) -> np.ndarray:
-        """Every parameter's gradient in one 1-D array, laid out like `params`."""
+        """Every trainable parameter's gradient in one 1-D array, laid out like `params`."""
         return self._flat()[1]
+
+    def flat_values(self, fn) -> np.ndarray:
+        """A float array laid out like `model.params`: the elements of each trainable parameter
+        hold `fn(name, parameter)`. Per-parameter hyperparameters for any optimizer, e.g. no
+        weight decay on biases:
+
+            optim.AdamW(weight_decay=model.flat_values(lambda name, p: 0.0 if p.ndim == 1 else 0.01))
+        """
+        params = self.params
+        values = np.empty(params.shape, dtype=params.dtype)
+        start = 0
+        for name, p in self.named_parameters():
+            if p.requires_grad:
+                values[start : start + p.size] = fn(name, p)
+                start += p.size
+        return values
 
     def zero_grad(self) -> None:
         """Set every gradient to zero, with one fill of the flat gradient array."""
         self.grads.fill(0)
 
-    def num_parameters(self) -> int:
-        return sum(p.size for p in self.parameters())
+    def num_parameters(self, trainable_only: bool = False) -> int:
+        """The number of parameter elements (only those of trainable parameters, if asked)."""
+        return sum(p.size for p in self.parameters() if p.requires_grad or not trainable_only)
 
     def to(self, dtype) -> Module:
         """Cast every parameter and floating-point buffer to `dtype`; returns the module."""
@@ -255,3 +306,28 @@ class Module:
         if not lines:
             return f"{type(self).__name__}({self.extra_repr()})"
         return f"{type(self).__name__}(\n  " + "\n  ".join(lines) + "\n)"
+
+
+def _is_float_array(value) -> bool:
+    return isinstance(value, np.ndarray) and value.dtype.kind == "f"
+
+
+def _refuse_hidden_layers(module: Module, name: str, value) -> None:
+    """A list, tuple or dict of Modules or Parameters would hide them from `model.params`,
+    `state_dict()` and `train()`: refuse it, naming the container that registers them. An array
+    that is a parameter's data or gradient would go stale when the model packs: refuse it too."""
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple)) else ()
+    hidden = [type(item).__name__ for item in items if isinstance(item, (Module, Parameter))]
+    if hidden:
+        container = "nn.ModuleDict" if isinstance(value, dict) else "nn.ModuleList"
+        raise TypeError(
+            f"{type(module).__name__}.{name}: a plain {type(value).__name__} of {hidden[0]}s is not registered, "
+            f"so its parameters would never train; use {container}(...) instead"
+        )
+    if isinstance(value, np.ndarray):
+        for p_name, p in module._parameters.items():
+            if value is p.data or value is p.grad:
+                raise TypeError(
+                    f"{type(module).__name__}.{name}: keep the Parameter (self.{p_name}), not its .data or .grad "
+                    "array, which is replaced when the model packs its parameters into one flat store"
+                )

@@ -1,19 +1,33 @@
-"""Parameter, and the flat store that holds every parameter of a model in one array.
+"""Parameter, and the flat store that holds a model's parameters in one array.
 
-A model's parameters live side by side in one 1-D array, and their gradients in another, so
-that an optimizer updates the whole model with a few vectorized numpy operations:
+The flat store, in five rules:
 
-    store.data  [ w1 w1 w1 w1 w1 w1 | b1 b1 | w2 w2 w2 | b2 ]      <- model.params
-                  \\___ fc1.weight.data (a view) ___/
-    store.grad  [ ................ same layout ................ ]  <- model.grads
+1. A Parameter starts with arrays of its own: `.data` (a copy of what it was given) and `.grad`.
+2. A model packs its parameters on the first `model.params` or `model.grads` (or `model.pack()`):
+   each one is copied into one new FlatStore, trainable parameters first, frozen ones after,
+   and its `.data` and `.grad` become views into the store:
 
-Each Parameter's `.data` and `.grad` are reshaped views into those arrays, so writing to
-`model.params` in place moves the parameters, and backward accumulating into `.grad` fills
-`model.grads`. Assigning an array of the same shape to `p.data` or `p.grad` copies it into the
-view, in the parameter's dtype (the link survives); `p.cast_(dtype)` changes the dtype.
-When the parameters must move to a new store (a model nested in a bigger one, a dtype change),
-the old store is retired: every array it handed out becomes read-only, so stale arrays fail
-loudly instead of silently updating nothing.
+       store.data  [ w1 w1 w1 w1 w1 w1 | b1 b1 | w2 w2 w2 | b2 || frozen ... ]
+                     \\______________ model.params ______________/
+       store.grad  [ ................ same layout ..................... ]
+
+   `model.params` and `model.grads` are the trainable part, so `opt.step(model.grads,
+   model.params)` moves every trainable parameter with a few vectorized operations, and never
+   a frozen one. Writing to `model.params` in place moves the parameters; backward
+   accumulating into `.grad` fills `model.grads`.
+3. When a parameter moves to a new store, every array it handed out before (its own arrays, or
+   its views into the old store) becomes read-only: a stale array fails loudly when written.
+4. The model's layout is fixed while the store is current: `model.params` returns the same two
+   arrays at every call. Changing the layout (assigning or deleting a Parameter or Module
+   anywhere in the model, `requires_grad_()` that freezes or unfreezes, `model.to(dtype)`,
+   giving a parameter data of another shape) marks the store outdated and makes its
+   `model.params` and `model.grads` read-only at once; the next `model.params` packs anew
+   (rule 2). An optimizer whose state was made for the old layout then refuses to step.
+5. Assigning `p.data = array` of the same shape copies into the view, in the parameter's dtype:
+   the link survives.
+
+What a layer may keep is the Parameter (`self.weight`), never its `.data`, which is replaced
+when the model packs. Module refuses to store an array that is a parameter's data or gradient.
 """
 
 from __future__ import annotations
@@ -22,20 +36,12 @@ import numpy as np
 
 from tinynet.tensor import Tensor, _as_array
 
-layout_version = 0  # bumped whenever parameters are registered, removed, packed or moved
-
-
-def layout_changed() -> None:
-    """Invalidate every Module's cached flat views (see Module._flat)."""
-    global layout_version
-    layout_version += 1
-
 
 class Parameter(Tensor):
-    """A Tensor that a Module registers as trainable: requires_grad is True."""
+    """A Tensor that a Module registers as trainable: requires_grad is True unless frozen."""
 
     _store: FlatStore | None = None
-    _offset = 0
+    _requires_grad = False
     _data: np.ndarray
     _grad: np.ndarray | None = None
 
@@ -46,7 +52,19 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
     @property
+    def requires_grad(self) -> bool:
+        """False when the parameter is frozen: backward skips it and no optimizer moves it."""
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, flag: bool) -> None:
+        if self._store is not None and flag != self._requires_grad:
+            self._store.mark_outdated()  # the parameter changes sides: trainable <-> frozen
+        self._requires_grad = flag
+
+    @property
     def data(self) -> np.ndarray:
+        """The parameter's values (a view into the model's flat store once packed)."""
         return self._data
 
     @data.setter
@@ -57,20 +75,11 @@ class Parameter(Tensor):
             if value is not current:
                 current[...] = value  # in place, in the parameter's dtype: the store stays linked
             return
-        self._leave_store()
-        self._data = value
-
-    def cast_(self, dtype) -> Parameter:
-        """Change the dtype of the data (and gradient). The parameter leaves its flat store; the
-        next `model.params` packs it again. Module.to(dtype) calls this for every parameter."""
-        self._leave_store()
-        self._data = self._data.astype(dtype)
-        if self._grad is not None:
-            self._grad = self._grad.astype(dtype)
-        return self
+        self._move_to(np.array(value), None if self._grad is None else np.zeros(value.shape, value.dtype), None)
 
     @property
     def grad(self) -> np.ndarray | None:
+        """The accumulated gradient (a view into the model's flat gradient array once packed)."""
         return self._grad
 
     @grad.setter
@@ -81,69 +90,73 @@ class Parameter(Tensor):
             elif value is not self._grad:
                 self._grad[...] = value
             return
-        self._grad = None if value is None else np.asarray(value, dtype=self._data.dtype)
+        self._grad = None if value is None else np.array(value, dtype=self._data.dtype)
 
-    def _leave_store(self) -> None:
-        if self._store is not None:
-            self._store.retire()
-            self._store = None
+    def cast_(self, dtype) -> Parameter:
+        """Change the dtype of the data (and gradient); a layout change (rule 4 above).
+        Module.to(dtype) calls this for every parameter."""
+        grad = None if self._grad is None else self._grad.astype(dtype)
+        self._move_to(self._data.astype(dtype), grad, None)
+        return self
+
+    def _move_to(self, data: np.ndarray, grad: np.ndarray | None, store: FlatStore | None) -> None:
+        """Take new arrays (views into `store`, or arrays of its own), locking the old ones."""
+        for old in (self.__dict__.get("_data"), self._grad):
+            if old is not None:
+                old.flags.writeable = False
+        if self._store is not None and self._store is not store:
+            self._store.mark_outdated()
+        self._data, self._grad, self._store = data, grad, store
 
 
 class FlatStore:
-    """One data array and one gradient array for a list of distinct parameters."""
+    """One data array and one gradient array for distinct parameters: the trainable ones first
+    (the first `trainable_size` elements, `model.params`), then the frozen ones."""
 
-    def __init__(self, params: list[Parameter]):
+    def __init__(self, trainable: list[Parameter], frozen: list[Parameter]):
+        params = trainable + frozen
         dtypes = {p.data.dtype for p in params}
         if len(dtypes) > 1:
             raise TypeError(
                 f"the parameters have different dtypes {sorted(map(str, dtypes))}; one flat store needs "
                 "one dtype: call model.to(dtype) first"
             )
-        dtype = dtypes.pop()
-        total = sum(p.data.size for p in params)
-        self.data = np.empty(total, dtype=dtype)
-        self.grad = np.zeros(total, dtype=dtype)
-        self.retired = False
-        self._views: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
+        dtype = dtypes.pop() if dtypes else np.dtype(np.float32)
+        self.data = np.empty(sum(p.size for p in params), dtype=dtype)
+        self.grad = np.zeros_like(self.data)
+        self.trainable_size = sum(p.size for p in trainable)
+        self.outdated = False
+        self.offsets: dict[int, int] = {}
+        self._handed_out: list[np.ndarray] = []
         offset = 0
         for p in params:
-            end = offset + p.data.size
+            end = offset + p.size
             self.data[offset:end] = p.data.reshape(-1)
             if p.grad is not None:
                 self.grad[offset:end] = p.grad.reshape(-1)
-            old_store = p._store
-            p._store, p._offset = self, offset
-            p._data = self.data[offset:end].reshape(p.data.shape)
-            p._grad = self.grad[offset:end].reshape(p.data.shape)
-            if old_store is not None:
-                old_store.retire()
+            self.offsets[id(p)] = offset
+            p._move_to(self.data[offset:end].reshape(p.shape), self.grad[offset:end].reshape(p.shape), self)
             offset = end
-        layout_changed()
 
-    def holds(self, params: list[Parameter]) -> bool:
-        """Whether `params` lie in this store one after another, in this order."""
-        if self.retired:
-            return False
-        offset = params[0]._offset
+    def span(self, params: list[Parameter]) -> tuple[np.ndarray, np.ndarray] | None:
+        """The (data, grad) slices covering `params`, or None unless they lie in this store one
+        after another, in this order, in the trainable part. Locked when the store is outdated."""
+        if not params:
+            return self.data[:0], self.grad[:0]
+        start = self.offsets.get(id(params[0]))
+        offset = start
         for p in params:
-            if p._store is not self or p._offset != offset:
-                return False
-            offset += p._data.size
-        return True
+            if p._store is not self or self.offsets.get(id(p)) != offset:
+                return None
+            offset += p.size
+        if offset > self.trainable_size:
+            return None
+        arrays = self.data[start:offset], self.grad[start:offset]
+        self._handed_out.extend(arrays)
+        return arrays
 
-    def views(self, params: list[Parameter]) -> tuple[np.ndarray, np.ndarray]:
-        """The (data, grad) slices covering `params`, which `holds` has confirmed."""
-        start = params[0]._offset
-        end = params[-1]._offset + params[-1]._data.size
-        if (start, end) not in self._views:
-            self._views[start, end] = (self.data[start:end], self.grad[start:end])
-        return self._views[start, end]
-
-    def retire(self) -> None:
-        """Make every array this store handed out read-only: it no longer moves the parameters."""
-        if self.retired:
-            return
-        self.retired = True
-        layout_changed()
-        for array in (self.data, self.grad, *(v for pair in self._views.values() for v in pair)):
+    def mark_outdated(self) -> None:
+        """The layout this store was packed for has changed: lock the model-level arrays."""
+        self.outdated = True
+        for array in self._handed_out:
             array.flags.writeable = False
