@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinynet.optim.optimizer import Optimizer, check_hyperparameter
+from tinynet.optim.optimizer import Hyperparameter, Optimizer, check_hyperparameter
 
 
 class Adadelta(Optimizer):
@@ -16,16 +16,20 @@ class Adadelta(Optimizer):
     θ_t = θ_{t-1} - lr Δ_t
     """
 
-    blockwise = True
-
-    def __init__(self, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6, weight_decay: float = 0.0):
-        super().__init__(lr, weight_decay)
-        check_hyperparameter("rho", rho, 0.0, 1.0)
-        check_hyperparameter("eps", eps)
-        self.rho, self.eps = rho, eps
+    def __init__(
+        self,
+        lr: Hyperparameter = 1.0,
+        rho: float = 0.9,
+        eps: float = 1e-6,
+        weight_decay: Hyperparameter = 0.0,
+        decoupled_weight_decay: bool = False,
+    ):
+        super().__init__(lr, weight_decay, decoupled_weight_decay)
+        self.rho = check_hyperparameter("rho", rho, 0.0, 1.0)
+        self.eps = check_hyperparameter("eps", eps)
 
     def compute_step(self, grads: np.ndarray) -> np.ndarray:
-        square_avg = self.moving_average("square_avg", np.square(grads, out=self.workspace(grads)), self.rho)
-        delta = np.sqrt(self.buffer("acc_delta") + self.eps) / np.sqrt(square_avg + self.eps) * grads
-        self.moving_average("acc_delta", np.square(delta), self.rho)
-        return np.multiply(delta, self.lr, out=self.workspace(grads))
+        square_avg = self.moving_average("square_avg", grads * grads, self.rho)
+        delta = np.sqrt(self.state_like("acc_delta", grads) + self.eps) / np.sqrt(square_avg + self.eps) * grads
+        self.moving_average("acc_delta", delta * delta, self.rho)
+        return self.lr * delta

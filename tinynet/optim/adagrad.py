@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinynet.optim.optimizer import Optimizer, check_hyperparameter
+from tinynet.optim.optimizer import Hyperparameter, Optimizer, check_hyperparameter
 
 
 class Adagrad(Optimizer):
@@ -14,28 +14,23 @@ class Adagrad(Optimizer):
     θ_t = θ_{t-1} - lr / (1 + (t - 1) lr_decay) · g_t / (√s_t + ε)
     """
 
-    blockwise = True
-
     def __init__(
         self,
-        lr: float = 1e-2,
+        lr: Hyperparameter = 1e-2,
         lr_decay: float = 0.0,
-        weight_decay: float = 0.0,
+        weight_decay: Hyperparameter = 0.0,
         initial_accumulator_value: float = 0.0,
         eps: float = 1e-10,
+        decoupled_weight_decay: bool = False,
     ):
-        super().__init__(lr, weight_decay)
-        check_hyperparameter("lr_decay", lr_decay)
-        check_hyperparameter("initial_accumulator_value", initial_accumulator_value)
-        check_hyperparameter("eps", eps)
-        self.lr_decay, self.initial_accumulator_value, self.eps = lr_decay, initial_accumulator_value, eps
+        super().__init__(lr, weight_decay, decoupled_weight_decay)
+        self.lr_decay = check_hyperparameter("lr_decay", lr_decay)
+        self.initial_accumulator_value = check_hyperparameter("initial_accumulator_value", initial_accumulator_value)
+        self.eps = check_hyperparameter("eps", eps)
 
     def compute_step(self, grads: np.ndarray) -> np.ndarray:
-        square_sum = self.buffer("sum", self.initial_accumulator_value)
-        step = self.workspace(grads)
-        square_sum += np.multiply(grads, grads, out=step)
-        np.sqrt(square_sum, out=step)
-        step += self.eps
-        np.divide(grads, step, out=step)
-        step *= self.lr / (1 + (self.step_count - 1) * self.lr_decay)
-        return step
+        t = self.count_step()
+        square_sum = self.state_like("sum", grads, self.initial_accumulator_value)
+        square_sum += grads * grads
+        decayed_lr = self.lr / (1 + (t - 1) * self.lr_decay)
+        return decayed_lr * grads / (np.sqrt(square_sum) + self.eps)

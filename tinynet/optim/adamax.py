@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinynet.optim.optimizer import Optimizer, check_betas, check_hyperparameter
+from tinynet.optim.optimizer import Hyperparameter, Optimizer, check_betas, check_hyperparameter
 
 
 class Adamax(Optimizer):
@@ -15,22 +15,23 @@ class Adamax(Optimizer):
     θ_t = θ_{t-1} - lr / (1 - β1^t) · m_t / u_t
     """
 
-    blockwise = True
-
     def __init__(
-        self, lr: float = 2e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0
+        self,
+        lr: Hyperparameter = 2e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: Hyperparameter = 0.0,
+        decoupled_weight_decay: bool = False,
     ):
-        super().__init__(lr, weight_decay)
-        check_betas(betas)
-        check_hyperparameter("eps", eps)
-        self.betas, self.eps = tuple(betas), eps
+        super().__init__(lr, weight_decay, decoupled_weight_decay)
+        self.betas = check_betas(betas)
+        self.eps = check_hyperparameter("eps", eps)
 
     def compute_step(self, grads: np.ndarray) -> np.ndarray:
         beta1, beta2 = self.betas
-        m, u = self.moving_average("exp_avg", grads, beta1), self.buffer("exp_inf")
-        step = self.workspace(grads)
+        t = self.count_step()
+        m = self.moving_average("exp_avg", grads, beta1)
+        u = self.state_like("exp_inf", grads)
         u *= beta2
-        np.maximum(u, np.abs(grads, out=step) + self.eps, out=u)
-        np.divide(m, u, out=step)
-        step *= self.lr / (1 - beta1**self.step_count)
-        return step
+        np.maximum(u, np.abs(grads) + self.eps, out=u)
+        return self.lr / (1 - beta1**t) * m / u

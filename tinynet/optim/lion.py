@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinynet.optim.optimizer import Optimizer, check_betas
+from tinynet.optim.optimizer import Hyperparameter, Optimizer, check_betas
 
 
 class Lion(Optimizer):
@@ -17,23 +17,19 @@ class Lion(Optimizer):
     Every coordinate moves by exactly lr, so lr is typically 3-10x smaller than Adam's.
     """
 
-    decoupled_weight_decay = True
-
-    blockwise = True
-
-    def __init__(self, lr: float = 1e-4, betas: tuple[float, float] = (0.9, 0.99), weight_decay: float = 0.0):
-        super().__init__(lr, weight_decay)
-        check_betas(betas)
-        self.betas = tuple(betas)
+    def __init__(
+        self,
+        lr: Hyperparameter = 1e-4,
+        betas: tuple[float, float] = (0.9, 0.99),
+        weight_decay: Hyperparameter = 0.0,
+        decoupled_weight_decay: bool = True,
+    ):
+        super().__init__(lr, weight_decay, decoupled_weight_decay)
+        self.betas = check_betas(betas)
 
     def compute_step(self, grads: np.ndarray) -> np.ndarray:
         beta1, beta2 = self.betas
-        m = self.buffer("exp_avg")
-        step = self.workspace(grads)
-        np.multiply(m, beta1, out=step)
-        step += (1 - beta1) * grads
-        np.sign(step, out=step)
-        step *= self.lr
-        m *= beta2
-        m += (1 - beta2) * grads
-        return step
+        m = self.state_like("exp_avg", grads)
+        update = np.sign(beta1 * m + (1 - beta1) * grads)
+        self.moving_average("exp_avg", grads, beta2)
+        return self.lr * update

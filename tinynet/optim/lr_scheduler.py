@@ -14,6 +14,8 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 
+import numpy as np
+
 from tinynet.optim.optimizer import Optimizer
 
 
@@ -249,7 +251,7 @@ class ReduceLROnPlateau(LRScheduler):
             self.cooldown_counter -= 1
             self.num_bad_epochs = 0
         if self.num_bad_epochs > self.patience:
-            new_lr = max(self.optimizer.lr * self.factor, self.min_lr)
-            if self.optimizer.lr - new_lr > self.eps:
-                self.optimizer.lr = new_lr
+            new_lr = np.maximum(self.optimizer.lr * self.factor, self.min_lr)  # per element, for array lrs
+            if np.max(self.optimizer.lr - new_lr) > self.eps:
+                self.optimizer.lr = new_lr if np.ndim(new_lr) else float(new_lr)
             self.cooldown_counter, self.num_bad_epochs = self.cooldown, 0

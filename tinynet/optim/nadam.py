@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinynet.optim.optimizer import Optimizer, check_betas, check_hyperparameter
+from tinynet.optim.optimizer import Hyperparameter, Optimizer, check_betas, check_hyperparameter
 
 
 class NAdam(Optimizer):
@@ -18,30 +18,27 @@ class NAdam(Optimizer):
 
     def __init__(
         self,
-        lr: float = 2e-3,
+        lr: Hyperparameter = 2e-3,
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
-        weight_decay: float = 0.0,
+        weight_decay: Hyperparameter = 0.0,
         momentum_decay: float = 4e-3,
+        decoupled_weight_decay: bool = False,
     ):
-        super().__init__(lr, weight_decay)
-        check_betas(betas)
-        check_hyperparameter("eps", eps)
-        check_hyperparameter("momentum_decay", momentum_decay)
-        self.betas, self.eps, self.momentum_decay = tuple(betas), eps, momentum_decay
+        super().__init__(lr, weight_decay, decoupled_weight_decay)
+        self.betas = check_betas(betas)
+        self.eps = check_hyperparameter("eps", eps)
+        self.momentum_decay = check_hyperparameter("momentum_decay", momentum_decay)
 
     def compute_step(self, grads: np.ndarray) -> np.ndarray:
         beta1, beta2 = self.betas
-        t = self.step_count
+        t = self.count_step()
         mu = beta1 * (1 - 0.5 * 0.96 ** (t * self.momentum_decay))
         mu_next = beta1 * (1 - 0.5 * 0.96 ** ((t + 1) * self.momentum_decay))
-        mu_product = self.state["mu_product"] = np.array(self.state.get("mu_product", 1.0) * mu)
+        mu_product = float(self.state.get("mu_product", 1.0)) * mu
+        self.state["mu_product"] = np.array(mu_product)
         m = self.moving_average("exp_avg", grads, beta1)
-        step = self.workspace(grads)
-        v = self.moving_average("exp_avg_sq", np.square(grads, out=step), beta2)
+        v = self.moving_average("exp_avg_sq", grads * grads, beta2)
         sigma = np.sqrt(v / (1 - beta2**t)) + self.eps
-        np.multiply(grads, float((1 - mu) / (1 - mu_product)), out=step)
-        step += m * float(mu_next / (1 - mu_product * mu_next))
-        step /= sigma
-        step *= self.lr
-        return step
+        direction = (1 - mu) / (1 - mu_product) * grads + mu_next / (1 - mu_product * mu_next) * m
+        return self.lr * direction / sigma

@@ -1,111 +1,150 @@
 """Optimizer: the base class every algorithm subclasses.
 
 The design: an optimizer sees two numpy arrays of the same shape, the gradients and the
-parameters (a model's flat `model.grads` / `model.params`, or any plain array). `step` owns
+parameters (a model's flat `model.grads` / `model.params`, or any float array). `step` owns
 the loop and weight decay; each algorithm writes only `compute_step`, which turns the
 gradient into the decrement:
 
     def step(grads, params):
-        grads = grads + weight_decay * params        # L2 regularization (coupled)
+        if decoupled_weight_decay:
+            params *= 1 - lr * weight_decay          # decoupled decay (AdamW, Lion)
+        else:
+            grads = grads + weight_decay * params    # L2 regularization (coupled)
         params -= compute_step(grads)                # the algorithm
 
-`AdamW` and `Lion` set `decoupled_weight_decay = True` and shrink the parameters directly,
-params *= 1 - lr * weight_decay, before the step. (The original form of this design,
-`decrement += weight_decay * params`, is the decoupled form with the decay not scaled by
-lr: weight_decay_here = weight_decay_original / lr.)
+`compute_step(grads)` is the algorithm and nothing else: it may be called on its own, on a
+fresh optimizer, with any float array; its state arrays (momentum, moment estimates) are made
+from the gradient's shape on first use, and t calls return the t decrements that `step` would
+apply. `lr` and `weight_decay` are numbers, or arrays shaped like the parameters (one value per
+element: see Module.flat_values).
+
+The original form of this design adds the decay to the decrement, not scaled by lr
+(`decrement += weight_decay * params`): that is decoupled decay with weight_decay / lr.
 """
 
 from __future__ import annotations
 
+import math
+import weakref
+
 import numpy as np
+
+from tinynet.tensor import Tensor
+
+Hyperparameter = float | np.ndarray
 
 
 def check_hyperparameter(
-    name: str, value: float, low: float = 0.0, high: float = float("inf"), open_high: bool = False
-) -> None:
-    """Raise ValueError unless low <= value <= high (or < high when `open_high`)."""
-    above = value >= high if open_high else value > high
-    if not isinstance(value, (int, float)) or value < low or above:
-        interval = f"[{low}, {high}{')' if open_high else ']'}"
-        raise ValueError(f"invalid {name}: {value!r}; it must be a number in {interval}")
+    name: str,
+    value,
+    low: float = 0.0,
+    high: float = math.inf,
+    open_high: bool = False,
+    per_element: bool = False,
+) -> Hyperparameter:
+    """`value` as a float (or, with `per_element`, a float array too) after checking that it is
+    a number, not NaN, with low <= value <= high (or < high when `open_high`)."""
+    interval = f"[{low}, {high}{')' if open_high else ']'}"
+    kinds = "a number or a float array shaped like the parameters" if per_element else "a number"
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value[()]
+    if isinstance(value, np.ndarray) and per_element:
+        if value.dtype.kind not in "fiu":
+            raise TypeError(f"invalid {name}: an array of dtype {value.dtype}; it must be {kinds}")
+        numbers = value
+    elif isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_)):
+        numbers = value = float(value)
+    else:
+        raise TypeError(f"invalid {name}: {value!r} is a {type(value).__name__}; it must be {kinds} in {interval}")
+    above = np.greater_equal(numbers, high) if open_high else np.greater(numbers, high)
+    if np.any(np.isnan(numbers)) or np.any(np.less(numbers, low)) or np.any(above):
+        shown = value if not isinstance(value, np.ndarray) else f"an array from {value.min()} to {value.max()}"
+        raise ValueError(f"invalid {name}: {shown}; it must be in {interval}")
+    return value if not isinstance(value, np.ndarray) else value.astype(np.result_type(value.dtype, np.float32))
 
 
-def check_betas(betas: tuple[float, ...]) -> None:
-    for i, beta in enumerate(betas):
+def check_betas(betas) -> tuple[float, float]:
+    """The pair (β1, β2), each a number in [0, 1)."""
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        raise TypeError(f"invalid betas: {betas!r}; it must be a pair of numbers (β1, β2) in [0, 1)")
+    return tuple(
         check_hyperparameter(f"beta at index {i} of betas", beta, 0.0, 1.0, open_high=True)
+        for i, beta in enumerate(betas)
+    )
 
 
 class Optimizer:
     """Base class: `step(grads, params)` updates `params` in place via `compute_step(grads)`.
 
-    State arrays (momentum, moment estimates, ...) live in `self.state`, each shaped like the
-    parameters and created on the first step; `self.step_count` is the number of steps taken.
+    State arrays live in `self.state` (made by `state_like`), `self.step_count` counts the
+    steps of the algorithms that use the step number t (`count_step`). The hyperparameters
+    are the public attributes set in `__init__`; `repr`, `state_dict` and the schedulers use them.
     """
 
-    decoupled_weight_decay = False
-    blockwise = False  # True: compute_step may be fed the flat arrays block by block (see step)
-    block_size = 1 << 18
+    def __new__(cls, *args, **kwargs):
+        """Catch the PyTorch habit `SGD(model.parameters(), lr=0.1)` before Python reports
+        'multiple values for argument lr'."""
+        given = args[0] if args else kwargs.get("params")
+        if "params" in kwargs or _is_parameter_collection(given):
+            raise TypeError(
+                f"{cls.__name__}() takes hyperparameters only, not the parameters: tinynet optimizers step "
+                f"flat arrays. Write opt = optim.{cls.__name__}(lr=...), then after each backward: "
+                "opt.step(model.grads, model.params)"
+            )
+        return super().__new__(cls)
 
-    def __init__(self, lr: float, weight_decay: float = 0.0):
-        check_hyperparameter("learning rate (lr)", lr)
-        check_hyperparameter("weight_decay", weight_decay)
-        self.lr = lr
-        self.weight_decay = weight_decay
+    def __init__(self, lr: Hyperparameter, weight_decay: Hyperparameter = 0.0, decoupled_weight_decay: bool = False):
+        self.lr = check_hyperparameter("learning rate (lr)", lr, per_element=True)
+        self.weight_decay = check_hyperparameter("weight_decay", weight_decay, per_element=True)
+        self.decoupled_weight_decay = bool(decoupled_weight_decay)
         self.state: dict[str, np.ndarray] = {}
         self.step_count = 0
-        self._workspace: np.ndarray | None = None
+        self._stepped: weakref.ref | None = None  # the array whose elements the state follows
 
     def step(self, grads: np.ndarray, params: np.ndarray) -> None:
-        """One update of `params` (in place) from `grads` (never modified).
-
-        An algorithm whose compute_step is purely elementwise sets `blockwise = True` (every
-        built-in one but NAdam does): a flat params array is then fed to it in blocks of
-        `block_size` elements, so that all of its passes over one block run in the CPU cache,
-        about 1.5x faster than whole-array passes on millions of parameters. `self.buffer(name)`
-        returns the matching block of each state array.
-        """
+        """One update of `params` (in place) from `grads` (never modified)."""
         self._check_arrays(grads, params)
         grads = grads.astype(params.dtype, copy=False)
-        self.step_count += 1
-        self._params = params
-        if self.weight_decay and self.decoupled_weight_decay:
-            params *= 1 - self.lr * self.weight_decay
-        if self.blockwise and params.ndim == 1 and params.size > self.block_size:
-            blocks = [slice(i, i + self.block_size) for i in range(0, params.size, self.block_size)]
-        else:
-            blocks = [...]
-        for self._block in blocks:
-            block_grads, block_params = grads[self._block], params[self._block]
-            if self.weight_decay and not self.decoupled_weight_decay:
-                block_grads = block_grads + self.weight_decay * block_params
-            block_params -= self.compute_step(block_grads)
-        self._params = None
+        if np.any(self.weight_decay):
+            if self.decoupled_weight_decay:
+                params *= 1 - self.lr * self.weight_decay
+            else:
+                grads = grads + self.weight_decay * params
+        params -= self.compute_step(grads)
 
     def compute_step(self, grads: np.ndarray) -> np.ndarray:
         """The decrement for this step, from the (weight-decayed) gradient: the algorithm."""
         raise NotImplementedError(f"{type(self).__name__} must define compute_step(grads)")
 
-    def buffer(self, name: str, fill: float = 0.0) -> np.ndarray:
-        """The state array `name` (the part matching the gradient that compute_step was given),
-        created shaped like the parameters and filled with `fill` on first use."""
+    # ---- what compute_step may use
+    def state_like(self, name: str, grads: np.ndarray, fill: float = 0.0) -> np.ndarray:
+        """The state array `name`, made shaped like `grads` and filled with `fill` on first use."""
         if name not in self.state:
-            self.state[name] = np.full_like(self._params, fill)
-        return self.state[name][self._block]
+            self.state[name] = np.full_like(grads, fill)
+        self._check_state_shape(name, grads.shape)
+        return self.state[name]
 
     def moving_average(self, name: str, value: np.ndarray, decay: float) -> np.ndarray:
-        """Update the state array `name` in place to decay · itself + (1 - decay) · value, the
-        exponential moving average behind momentum and moment estimates; returns it.
-        It uses the workspace, so `value` may be the workspace but nothing else may be kept there."""
-        average = self.buffer(name)
+        """Update the state array `name` in place to decay · itself + (1 - decay) · value (the
+        exponential moving average behind momentum and moment estimates); returns it."""
+        average = self.state_like(name, value)
         average *= decay
-        average += np.multiply(value, 1 - decay, out=self.workspace(value))
+        average += (1 - decay) * value
         return average
 
-    def workspace(self, like: np.ndarray) -> np.ndarray:
-        """A scratch array shaped like `like`, reused across steps (not part of the state)."""
-        if self._workspace is None or self._workspace.size < like.size or self._workspace.dtype != like.dtype:
-            self._workspace = np.empty(like.size, dtype=like.dtype)
-        return self._workspace[: like.size].reshape(like.shape)
+    def count_step(self) -> int:
+        """Count one more step and return its number t (1 at the first call)."""
+        self.step_count += 1
+        return self.step_count
+
+    def _check_state_shape(self, name: str, shape: tuple[int, ...]) -> None:
+        made_for = self.state[name].shape
+        if made_for != shape:
+            raise ValueError(
+                f"{type(self).__name__}: the optimizer state {name!r} was made for parameters of shape {made_for}, "
+                f"got params of shape {shape}. If the model's trainable parameters changed (a layer frozen, "
+                "unfrozen or added), or this is another model, make a new optimizer"
+            )
 
     def _check_arrays(self, grads, params) -> None:
         name = type(self).__name__
@@ -118,32 +157,55 @@ class Optimizer:
             raise TypeError(f"{name}.step: params must be a floating-point array, got dtype {params.dtype}")
         if grads.shape != params.shape:
             raise ValueError(f"{name}.step: grads has shape {grads.shape} but params has shape {params.shape}")
-        for key, state in self.state.items():
-            if state.ndim and state.shape != params.shape:
-                raise ValueError(
-                    f"{name}.step: the optimizer state {key!r} was made for parameters of shape {state.shape}, "
-                    f"got params of shape {params.shape}; use a new optimizer for a different model"
-                )
+        if params.size == 0:
+            raise ValueError(
+                f"{name}.step: params is empty: the model has no trainable parameters (layers kept in a plain "
+                "list are not registered: use nn.ModuleList; or every parameter is frozen)"
+            )
         if not params.flags.writeable:
             raise ValueError(
-                f"{name}.step: params is read-only. If it came from model.params, it is stale: the "
-                "parameters moved to a new flat store (the model was nested in a bigger one, a layer "
-                "was added or model.to() changed the dtype). Pass model.params again."
+                f"{name}.step: params is read-only. If it came from model.params, it is stale: the model's "
+                "layout changed (a parameter was frozen, unfrozen or added, or model.to() changed the dtype). "
+                "Pass model.params again, to a new optimizer if it had state."
+            )
+        for hyperparameter in ("lr", "weight_decay"):
+            value = getattr(self, hyperparameter)
+            if isinstance(value, np.ndarray) and value.shape != params.shape:
+                raise ValueError(
+                    f"{name}.step: {hyperparameter} is an array of shape {value.shape} but params has shape "
+                    f"{params.shape}; make it with model.flat_values(...) after freezing what you freeze"
+                )
+        for key, array in self.state.items():
+            if array.ndim:
+                self._check_state_shape(key, params.shape)
+        self._check_same_array(params)
+
+    def _check_same_array(self, params: np.ndarray) -> None:
+        """State made for one array must not step another (e.g. a model repacked after freezing)."""
+        owner = params if params.base is None else params.base
+        if not self.state or self._stepped is None:
+            try:
+                self._stepped = weakref.ref(owner)
+            except TypeError:  # memory owned by an object without weak references: nothing to compare
+                self._stepped = None
+        elif self._stepped() is not owner:
+            raise ValueError(
+                f"{type(self).__name__}.step: this optimizer's state was made while stepping another params "
+                "array. The model was repacked (a parameter frozen, unfrozen or added, or a dtype change), "
+                "or this is another model: make a new optimizer"
             )
 
-    # ---------------------------------------------------------------- saving and resuming
+    # ---- saving and resuming
     def hyperparameters(self) -> dict:
-        """The constructor's arguments, as currently set (a scheduler may have changed lr)."""
-        import inspect
-
-        names = [n for n in inspect.signature(type(self).__init__).parameters if n != "self"]
-        return {n: getattr(self, n) for n in names}
+        """The public attributes set in `__init__`, as they are now (a scheduler may have changed lr)."""
+        return {k: v for k, v in vars(self).items() if not k.startswith("_") and k not in ("state", "step_count")}
 
     def state_dict(self) -> dict:
         """Everything needed to resume: hyperparameters, state arrays (copies), step count."""
+        hyperparameters = {k: np.copy(v) if isinstance(v, np.ndarray) else v for k, v in self.hyperparameters().items()}
         return {
             "optimizer": type(self).__name__,
-            "hyperparameters": self.hyperparameters(),
+            "hyperparameters": hyperparameters,
             "state": {k: v.copy() for k, v in self.state.items()},
             "step_count": self.step_count,
         }
@@ -157,7 +219,17 @@ class Optimizer:
             setattr(self, name, value)
         self.state = {k: np.array(v) for k, v in state_dict["state"].items()}
         self.step_count = int(state_dict["step_count"])
+        self._stepped = None
 
     def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.hyperparameters().items())
+        def show(value) -> str:
+            return f"<array of shape {value.shape}>" if isinstance(value, np.ndarray) else repr(value)
+
+        args = ", ".join(f"{k}={show(v)}" for k, v in self.hyperparameters().items())
         return f"{type(self).__name__}({args})"
+
+
+def _is_parameter_collection(value) -> bool:
+    """A Module, a Tensor, or a list, tuple, dict or iterator (of parameters or parameter groups)."""
+    is_module = callable(getattr(value, "parameters", None))
+    return is_module or isinstance(value, (Tensor, list, tuple, dict)) or hasattr(value, "__next__")

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from tinynet.optim.optimizer import Optimizer, check_betas, check_hyperparameter
+from tinynet.optim.optimizer import Hyperparameter, Optimizer, check_betas, check_hyperparameter
 
 
 class RAdam(Optimizer):
@@ -19,31 +19,27 @@ class RAdam(Optimizer):
     else:        θ_t = θ_{t-1} - lr m̂_t                      (plain momentum SGD, early on)
     """
 
-    blockwise = True
-
     def __init__(
-        self, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0
+        self,
+        lr: Hyperparameter = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: Hyperparameter = 0.0,
+        decoupled_weight_decay: bool = False,
     ):
-        super().__init__(lr, weight_decay)
-        check_betas(betas)
-        check_hyperparameter("eps", eps)
-        self.betas, self.eps = tuple(betas), eps
+        super().__init__(lr, weight_decay, decoupled_weight_decay)
+        self.betas = check_betas(betas)
+        self.eps = check_hyperparameter("eps", eps)
 
     def compute_step(self, grads: np.ndarray) -> np.ndarray:
         beta1, beta2 = self.betas
-        t = self.step_count
+        t = self.count_step()
         m = self.moving_average("exp_avg", grads, beta1)
-        step = self.workspace(grads)
-        v = self.moving_average("exp_avg_sq", np.square(grads, out=step), beta2)
-        bias_correction2 = 1 - beta2**t
+        v = self.moving_average("exp_avg_sq", grads * grads, beta2)
+        m_hat = m / (1 - beta1**t)
         rho_inf = 2 / (1 - beta2) - 1
-        rho_t = rho_inf - 2 * t * beta2**t / bias_correction2
-        step_size = self.lr / (1 - beta1**t)
+        rho_t = rho_inf - 2 * t * beta2**t / (1 - beta2**t)
         if rho_t <= 5:
-            return np.multiply(m, step_size, out=step)
-        rect = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
-        np.sqrt(v, out=step)
-        step += self.eps
-        np.divide(m, step, out=step)
-        step *= step_size * rect * math.sqrt(bias_correction2)
-        return step
+            return self.lr * m_hat
+        r = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
+        return self.lr * m_hat * r * math.sqrt(1 - beta2**t) / (np.sqrt(v) + self.eps)

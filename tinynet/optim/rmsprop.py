@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinynet.optim.optimizer import Optimizer, check_hyperparameter
+from tinynet.optim.optimizer import Hyperparameter, Optimizer, check_hyperparameter
 
 
 class RMSProp(Optimizer):
@@ -17,38 +17,32 @@ class RMSProp(Optimizer):
                                       θ_t = θ_{t-1} - lr g_t / σ_t (otherwise)
     """
 
-    blockwise = True
-
     def __init__(
         self,
-        lr: float = 1e-2,
+        lr: Hyperparameter = 1e-2,
         alpha: float = 0.99,
         eps: float = 1e-8,
-        weight_decay: float = 0.0,
+        weight_decay: Hyperparameter = 0.0,
         momentum: float = 0.0,
         centered: bool = False,
+        decoupled_weight_decay: bool = False,
     ):
-        super().__init__(lr, weight_decay)
-        check_hyperparameter("alpha", alpha, 0.0, 1.0)
-        check_hyperparameter("eps", eps)
-        check_hyperparameter("momentum", momentum)
-        self.alpha, self.eps, self.momentum, self.centered = alpha, eps, momentum, centered
+        super().__init__(lr, weight_decay, decoupled_weight_decay)
+        self.alpha = check_hyperparameter("alpha", alpha, 0.0, 1.0)
+        self.eps = check_hyperparameter("eps", eps)
+        self.momentum = check_hyperparameter("momentum", momentum)
+        self.centered = centered
 
     def compute_step(self, grads: np.ndarray) -> np.ndarray:
-        step = self.workspace(grads)
-        square_avg = self.moving_average("square_avg", np.square(grads, out=step), self.alpha)
+        square_avg = self.moving_average("square_avg", grads * grads, self.alpha)
         if self.centered:
             grad_avg = self.moving_average("grad_avg", grads, self.alpha)
-            np.subtract(square_avg, np.square(grad_avg, out=step), out=step)
-            np.sqrt(step, out=step)
+            sigma = np.sqrt(square_avg - grad_avg * grad_avg) + self.eps
         else:
-            np.sqrt(square_avg, out=step)
-        step += self.eps
-        np.divide(grads, step, out=step)
-        if self.momentum:
-            velocity = self.buffer("momentum_buffer")
-            velocity *= self.momentum
-            velocity += step
-            step[...] = velocity
-        step *= self.lr
-        return step
+            sigma = np.sqrt(square_avg) + self.eps
+        if not self.momentum:
+            return self.lr * grads / sigma
+        velocity = self.state_like("momentum_buffer", grads)
+        velocity *= self.momentum
+        velocity += grads / sigma
+        return self.lr * velocity

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinynet.optim.optimizer import Optimizer, check_hyperparameter
+from tinynet.optim.optimizer import Hyperparameter, Optimizer, check_hyperparameter
 
 
 class SGD(Optimizer):
@@ -14,43 +14,38 @@ class SGD(Optimizer):
         d_t = g_t + μ v_t  (nesterov)   or   v_t   (plain momentum)   or   g_t   (μ = 0)
         θ_t = θ_{t-1} - lr d_t
 
-    τ is the dampening. The exponential moving average v = μ v + (1 - μ) g is
-    SGD(momentum=μ, dampening=μ).
+    τ is the dampening. The buffer starts at the first gradient, undamped, as in PyTorch (the
+    original design's SGDm, an average from zero, is in docs/optimizers.md).
     """
-
-    blockwise = True
 
     def __init__(
         self,
-        lr: float = 1e-3,
+        lr: Hyperparameter = 1e-3,
         momentum: float = 0.0,
         dampening: float = 0.0,
         nesterov: bool = False,
-        weight_decay: float = 0.0,
+        weight_decay: Hyperparameter = 0.0,
+        decoupled_weight_decay: bool = False,
     ):
-        super().__init__(lr, weight_decay)
-        check_hyperparameter("momentum", momentum)
-        check_hyperparameter("dampening", dampening)
-        if nesterov and (momentum <= 0 or dampening != 0):
+        super().__init__(lr, weight_decay, decoupled_weight_decay)
+        self.momentum = check_hyperparameter("momentum", momentum)
+        self.dampening = check_hyperparameter("dampening", dampening)
+        if nesterov and (self.momentum <= 0 or self.dampening != 0):
             raise ValueError("nesterov=True needs a momentum > 0 and zero dampening")
-        self.momentum, self.dampening, self.nesterov = momentum, dampening, nesterov
+        self.nesterov = nesterov
 
     def compute_step(self, grads: np.ndarray) -> np.ndarray:
-        step = self.workspace(grads)
         if not self.momentum:
-            return np.multiply(grads, self.lr, out=step)
-        velocity = self.buffer("momentum_buffer")
-        if self.step_count == 1:
+            return self.lr * grads
+        first_step = "momentum_buffer" not in self.state
+        velocity = self.state_like("momentum_buffer", grads)
+        if first_step:
             velocity[...] = grads
         else:
             velocity *= self.momentum
-            velocity += np.multiply(grads, 1 - self.dampening, out=step) if self.dampening else grads
-        if not self.nesterov:
-            return np.multiply(velocity, self.lr, out=step)
-        np.multiply(velocity, self.momentum, out=step)
-        step += grads
-        step *= self.lr
-        return step
+            velocity += (1 - self.dampening) * grads
+        direction = grads + self.momentum * velocity if self.nesterov else velocity
+        return self.lr * direction
 
 
 class SGDm(SGD):
@@ -58,10 +53,11 @@ class SGDm(SGD):
 
     def __init__(
         self,
-        lr: float = 1e-3,
+        lr: Hyperparameter = 1e-3,
         momentum: float = 0.9,
         dampening: float = 0.0,
         nesterov: bool = False,
-        weight_decay: float = 0.0,
+        weight_decay: Hyperparameter = 0.0,
+        decoupled_weight_decay: bool = False,
     ):
-        super().__init__(lr, momentum, dampening, nesterov, weight_decay)
+        super().__init__(lr, momentum, dampening, nesterov, weight_decay, decoupled_weight_decay)
