@@ -9,10 +9,12 @@ batch 128, shuffled, float32, one epoch of 60,000 samples; only the training loo
 (data already in memory). The cnn workload is conv3x3(1->16, pad 1)-ReLU-maxpool2,
 conv3x3(16->32, pad 1)-ReLU-maxpool2, Linear(1568, 128)-ReLU, Linear(128, 10), same settings.
 
-Each framework runs in its own child process, so that its peak resident memory is its own;
-the parent asks them for one epoch in turn, so that a slow patch of the machine hits all of
-them alike. The table gives the median seconds per epoch, each framework's time as a ratio
-to tinynet's, the peak RSS and the test accuracy after the timed epochs.
+Each framework runs in its own child process, so that its peak resident memory is its own
+and only tinynet's process keeps freed memory (tinynet.memory, as the examples do); the parent
+asks them for one epoch in turn, so that a slow patch of the machine hits all of them alike.
+The table's header names the machine (cores, CPU, versions); the table gives the median
+seconds per epoch, each framework's time as a ratio to tinynet's, the peak RSS and the test
+accuracy after the timed epochs.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
-import platform
 import resource
 import statistics
 import subprocess
@@ -30,14 +31,15 @@ import time
 from pathlib import Path
 
 import numpy as np
+from machine import describe_machine
 
 ROOT = Path(__file__).resolve().parents[1]
 BATCH, LR, SEED = 128, 1e-3, 0
 
 
 def save_data(model: str, path: Path) -> None:
-    """MNIST in the model's input shape, saved for the workers: only the tinynet worker imports
-    tinynet, so that the others run as they would on their own (tinynet tunes malloc at import)."""
+    """MNIST in the model's input shape, saved for the workers, which load it with numpy alone:
+    only the tinynet worker imports tinynet."""
     sys.path.insert(0, str(ROOT))
     from tinynet.data import load_mnist
 
@@ -62,6 +64,7 @@ def tinynet_runner(model: str, x_train, y_train, x_test, y_test):
     from mnist_cnn import make_model as make_cnn
     from mnist_mlp import make_model as make_mlp
 
+    tn.memory.keep_freed_memory()  # as the examples do
     tn.manual_seed(SEED)
     net = make_mlp() if model == "mlp" else make_cnn()
     opt = optim.Adam(lr=LR)
@@ -215,7 +218,7 @@ def main() -> None:
     base = statistics.median(times["tinynet"])
     print(
         f"\n{args.model}, batch {BATCH}, Adam, float32; {args.epochs} timed epochs each, alternating; "
-        f"{os.cpu_count()} cores, {platform.processor() or platform.machine()}, Python {platform.python_version()}"
+        + describe_machine()
     )
     print(f"{'framework':10s} {'s/epoch':>9s} {'vs tinynet':>11s} {'peak RSS':>10s} {'test acc':>9s}")
     for name in workers:

@@ -5,8 +5,9 @@
 
 Both update one flat array of parameters from one flat array of gradients; torch uses its
 multi-tensor `foreach` implementation. Each framework is timed in its own child process, so
-that torch runs as it would on its own (tinynet tunes malloc at import, see tinynet/memory.py).
-The table gives the median milliseconds per step.
+that torch runs as it would on its own: tinynet's process keeps freed memory, as the examples
+do (tinynet/memory.py), which changes malloc for the whole process. The table gives the median
+milliseconds per step, under a header that names the machine (cores, CPU, versions).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from machine import describe_machine
 
 ROOT = Path(__file__).resolve().parents[1]
 CASES = {  # name: (class name in tinynet.optim and torch.optim, keyword arguments)
@@ -47,8 +49,9 @@ def flat_arrays(size: int) -> tuple[np.ndarray, np.ndarray]:
 
 def time_tinynet(case: str, size: int, repeats: int) -> float:
     sys.path.insert(0, str(ROOT))
-    from tinynet import optim
+    from tinynet import memory, optim
 
+    memory.keep_freed_memory()  # as the examples do
     class_name, kwargs = CASES[case]
     grads, params = flat_arrays(size)
     opt = getattr(optim, class_name)(**kwargs)
@@ -81,6 +84,7 @@ def main() -> None:
     if not has_torch:
         print("torch is not installed: tinynet only")
 
+    print(describe_machine())
     print(f"{'optimizer':14s} {'parameters':>11s} {'tinynet ms':>11s} {'torch ms':>9s} {'tinynet/torch':>14s}")
     for size in args.sizes:
         for case in CASES:

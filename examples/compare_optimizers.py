@@ -65,4 +65,5 @@ def main(argv=None) -> dict[str, dict]:
 
 
 if __name__ == "__main__":
+    tn.memory.keep_freed_memory()  # a long training loop: reuse freed memory (docs/performance.md)
     main()

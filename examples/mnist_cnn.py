@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import mnist_training
 
+import tinynet as tn
 from tinynet import nn
 
 
@@ -34,4 +35,5 @@ def main(argv=None) -> float:
 
 
 if __name__ == "__main__":
+    tn.memory.keep_freed_memory()  # a long training loop: reuse freed memory (docs/performance.md)
     main()

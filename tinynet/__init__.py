@@ -10,8 +10,6 @@ from tinynet.tensor import Tensor, as_tensor, concatenate, stack, where
 
 __version__ = "0.1.0"
 
-memory.apply_default()
-
 __all__ = [
     "Context",
     "Function",

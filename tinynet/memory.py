@@ -1,4 +1,4 @@
-"""Keep the memory a training step frees, so that the next step can reuse it.
+"""Keep the memory a training step frees, so that the next step can reuse it: an opt-in malloc setting.
 
 Every step allocates and frees the same large temporaries: activations, im2col matrices,
 gradients. glibc's malloc serves large requests with fresh pages from the kernel when they
@@ -12,14 +12,19 @@ page on first touch): on the reference CNN, 2,700 page faults and 15 ms of syste
 and freed memory stays in the heap until more than `trim_threshold` is free at its top, so
 the next step finds its blocks already mapped. Peak memory does not grow (what is kept is what
 the last step used), but the process holds on to up to `trim_threshold` of freed memory
-instead of returning it. tinynet applies it at import on glibc; set the environment variable
-TINYNET_KEEP_FREED_MEMORY=0 to leave malloc as it is.
+instead of returning it.
+
+The setting is for the whole process, whatever else runs in it, so importing tinynet leaves
+malloc alone: a training program opts in with one call at its start,
+
+    tn.memory.keep_freed_memory()
+
+as the MNIST examples and the benchmarks' tinynet workers do.
 """
 
 from __future__ import annotations
 
 import ctypes
-import os
 import sys
 
 M_TRIM_THRESHOLD = -1  # from glibc's <malloc.h>
@@ -41,10 +46,3 @@ def keep_freed_memory(mmap_threshold: int = 64 * MIB, trim_threshold: int = 256 
         return False
     mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
     return bool(mallopt(M_MMAP_THRESHOLD, mmap_threshold)) and bool(mallopt(M_TRIM_THRESHOLD, trim_threshold))
-
-
-def apply_default() -> bool:
-    """keep_freed_memory(), unless TINYNET_KEEP_FREED_MEMORY=0 asks to leave malloc alone."""
-    if os.environ.get("TINYNET_KEEP_FREED_MEMORY", "1") == "0":
-        return False
-    return keep_freed_memory()
