@@ -34,6 +34,9 @@ CASES = {
     "nadam_weight_decay": (optim.NAdam, torch.optim.NAdam, {"weight_decay": 0.1}),
     "radam": (optim.RAdam, torch.optim.RAdam, {}),
     "radam_weight_decay": (optim.RAdam, torch.optim.RAdam, {"weight_decay": 0.1}),
+    "adam_decoupled": (optim.Adam, torch.optim.Adam, {"weight_decay": 0.1, "decoupled_weight_decay": True}),
+    "nadam_decoupled": (optim.NAdam, torch.optim.NAdam, {"weight_decay": 0.1, "decoupled_weight_decay": True}),
+    "radam_decoupled": (optim.RAdam, torch.optim.RAdam, {"weight_decay": 0.1, "decoupled_weight_decay": True}),
 }
 
 

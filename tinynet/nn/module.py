@@ -105,8 +105,9 @@ class Module:
     def apply(self, fn) -> Module:
         """Call `fn(module)` on every sub-module, then on this module (as PyTorch does), e.g. to
         initialize weights; returns the module."""
-        for module in reversed(list(self.modules())):
-            fn(module)
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
         return self
 
     def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:

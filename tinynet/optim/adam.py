@@ -43,6 +43,28 @@ class Adam(Optimizer):
         v_hat = v / (1 - beta2**t)
         return self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
 
+    def compute_step_in_place(self, grads: np.ndarray) -> np.ndarray:
+        """compute_step operation for operation, so bit for bit, in two reused arrays instead of
+        seven new ones each step: 250 µs against 285 µs a step of the MNIST MLP, and against
+        1,900 µs when malloc hands every new array fresh pages (docs/performance.md).
+        `step` uses it unless a subclass overrides compute_step."""
+        beta1, beta2 = self.betas
+        t = self.count_step()
+        a, b = self.scratch(grads, 2)
+        m = self.state_like("exp_avg", grads)
+        m *= beta1
+        m += np.multiply(grads, 1 - beta1, out=a)
+        v = self.state_like("exp_avg_sq", grads)
+        v *= beta2
+        v += np.multiply(np.multiply(grads, grads, out=a), 1 - beta2, out=a)
+        if self.amsgrad:
+            v_max = self.state_like("max_exp_avg_sq", grads)
+            v = np.maximum(v_max, v, out=v_max)
+        m_hat = np.divide(m, 1 - beta1**t, out=a)
+        v_hat = np.divide(v, 1 - beta2**t, out=b)
+        denominator = np.add(np.sqrt(v_hat, out=b), self.eps, out=b)
+        return np.divide(np.multiply(self.lr, m_hat, out=a), denominator, out=a)
+
 
 class AdamW(Adam):
     """Adam with decoupled weight decay (Loshchilov & Hutter, 2019): before the Adam step,

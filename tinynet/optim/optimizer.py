@@ -110,7 +110,13 @@ class Optimizer:
                 params *= 1 - self.lr * self.weight_decay
             else:
                 grads = grads + self.weight_decay * params
-        params -= self.compute_step(grads)
+        params -= self._algorithm()(grads)
+
+    def _algorithm(self):
+        """compute_step, or its in-place twin `compute_step_in_place` where the class that wrote
+        this compute_step wrote one too: a subclass that overrides compute_step always gets its own."""
+        author = next(cls for cls in type(self).__mro__ if "compute_step" in vars(cls))
+        return self.compute_step_in_place if "compute_step_in_place" in vars(author) else self.compute_step
 
     def compute_step(self, grads: np.ndarray) -> np.ndarray:
         """The decrement for this step, from the (weight-decayed) gradient: the algorithm."""
@@ -131,6 +137,14 @@ class Optimizer:
         average *= decay
         average += (1 - decay) * value
         return average
+
+    def scratch(self, like: np.ndarray, count: int) -> list[np.ndarray]:
+        """`count` arrays shaped like `like`, reused from step to step (not state: their values
+        do not carry over). For in-place twins of compute_step."""
+        arrays = self.__dict__.get("_scratch", [])
+        if len(arrays) < count or arrays[0].shape != like.shape or arrays[0].dtype != like.dtype:
+            arrays = self._scratch = [np.empty_like(like) for _ in range(count)]
+        return arrays[:count]
 
     def count_step(self) -> int:
         """Count one more step and return its number t (1 at the first call)."""
@@ -155,18 +169,18 @@ class Optimizer:
             )
         if params.dtype.kind != "f":
             raise TypeError(f"{name}.step: params must be a floating-point array, got dtype {params.dtype}")
+        if not params.flags.writeable:
+            raise ValueError(
+                f"{name}.step: params is read-only. If it came from model.params, it is stale: the model's "
+                "layout changed (a parameter was frozen, unfrozen or added, or model.to() changed the dtype). "
+                "Pass model.params again, to a new optimizer if it had state."
+            )
         if grads.shape != params.shape:
             raise ValueError(f"{name}.step: grads has shape {grads.shape} but params has shape {params.shape}")
         if params.size == 0:
             raise ValueError(
                 f"{name}.step: params is empty: the model has no trainable parameters (layers kept in a plain "
                 "list are not registered: use nn.ModuleList; or every parameter is frozen)"
-            )
-        if not params.flags.writeable:
-            raise ValueError(
-                f"{name}.step: params is read-only. If it came from model.params, it is stale: the model's "
-                "layout changed (a parameter was frozen, unfrozen or added, or model.to() changed the dtype). "
-                "Pass model.params again, to a new optimizer if it had state."
             )
         for hyperparameter in ("lr", "weight_decay"):
             value = getattr(self, hyperparameter)
