@@ -99,7 +99,7 @@ def test_keeping_a_parameters_data_is_refused():
             self.weight = nn.Parameter(np.ones(3))
             self.raw = self.weight.data
 
-    with pytest.raises(TypeError, match=r"keep the Parameter \(self.weight\), not its .data"):
+    with pytest.raises(TypeError, match=r"Keeper.raw: keep the Parameter, not its .data"):
         Keeper()
 
 
@@ -149,7 +149,7 @@ def test_module_list_registers_trains_and_behaves_like_a_list():
     blocks[1] = nn.Linear(2, 2)
     assert len(blocks) == 4 and len(blocks[1:]) == 3 and isinstance(blocks[1:], nn.ModuleList)
     assert [name for name, _ in blocks.named_children()] == ["0", "1", "2", "3"]
-    with pytest.raises(TypeError, match="ModuleList: item 4 is a int, not a Module"):
+    with pytest.raises(TypeError, match="ModuleList: item 4 is of type int, not a Module"):
         blocks.append(3)
     with pytest.raises(IndexError, match="out of range for 4 layers"):
         blocks[4]
@@ -170,7 +170,7 @@ def test_module_dict_registers_by_name():
         heads["nope"]
     with pytest.raises(KeyError, match="must be valid Python identifiers"):
         heads["a.b"] = nn.Identity()
-    with pytest.raises(TypeError, match="is a str, not a Module"):
+    with pytest.raises(TypeError, match="is of type str, not a Module"):
         heads["text"] = "not a layer"
 
 
@@ -213,3 +213,38 @@ def test_integer_arrays_reach_forward_as_integers():
     indices, scale = Lookup()(np.array([3, 1]), np.array([0.5], dtype=np.float32))
     assert isinstance(indices, np.ndarray) and indices.dtype == np.int64
     assert isinstance(scale, tn.Tensor)
+
+
+def test_a_plain_list_filled_after_assignment_is_refused_when_the_model_packs():
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layers = []
+            self.layers.append(nn.Linear(2, 2))
+
+    with pytest.raises(TypeError, match=r"Net.layers: a plain list of Linears .* use nn.ModuleList"):
+        Net().params  # noqa: B018
+
+
+def test_a_sub_layers_data_kept_by_its_parent_is_refused_when_the_model_packs():
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(2, 2)
+            self.w = self.lin.weight.data
+
+    with pytest.raises(TypeError, match=r"Net.w: keep the Parameter, not its .data"):
+        Net().params  # noqa: B018
+
+
+def test_flat_values_takes_arrays_shaped_like_the_parameter():
+    layer = nn.Linear(2, 3)
+    values = layer.flat_values(lambda name, p: np.arange(p.size).reshape(p.shape))
+    np.testing.assert_array_equal(values, [0, 1, 2, 3, 4, 5, 0, 1, 2])
+
+
+def test_containers_and_optimizers_answer_pytorch_habits():
+    with pytest.raises(TypeError, match="ModuleList holds layers but is not one itself.*nn.Sequential"):
+        nn.ModuleList([nn.Linear(2, 2)])(np.ones((1, 2), dtype=np.float32))
+    with pytest.raises(TypeError, match=r"Adam holds no gradients .*: call model.zero_grad\(\)"):
+        optim.Adam().zero_grad()

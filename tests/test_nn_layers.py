@@ -172,7 +172,7 @@ def test_sequential_indexing_iteration_and_repr():
     )
     with pytest.raises(IndexError, match="out of range for 4 layers"):
         model[4]
-    with pytest.raises(TypeError, match="item 0 is a int, not a Module"):
+    with pytest.raises(TypeError, match="item 0 is of type int, not a Module"):
         nn.Sequential(3)
 
 

@@ -11,10 +11,21 @@ from tinynet.tensor import Tensor
 
 def _check_module(container: Module, key: str, value) -> None:
     if not isinstance(value, Module):
-        raise TypeError(f"{type(container).__name__}: item {key} is a {type(value).__name__}, not a Module")
+        raise TypeError(f"{type(container).__name__}: item {key} is of type {type(value).__name__}, not a Module")
 
 
-class ModuleList(Module):
+class _Container(Module):
+    """What ModuleList and ModuleDict share: they hold layers, and are no layer themselves."""
+
+    def forward(self, *args):
+        """A container is not a layer: it raises, saying what to do instead."""
+        raise TypeError(
+            f"{type(self).__name__} holds layers but is not one itself: call its layers in your forward "
+            "(for layer in self.layers: x = layer(x)), or use nn.Sequential"
+        )
+
+
+class ModuleList(_Container):
     """A list of layers whose parameters belong to the model (a plain list's would not):
 
         self.blocks = nn.ModuleList(nn.Linear(64, 64) for _ in range(4))
@@ -103,7 +114,7 @@ class Sequential(ModuleList):
         return Sequential(*layers)
 
 
-class ModuleDict(Module):
+class ModuleDict(_Container):
     """A dict of layers by name whose parameters belong to the model (a plain dict's would not):
 
         self.heads = nn.ModuleDict({"digit": nn.Linear(128, 10), "parity": nn.Linear(128, 2)})

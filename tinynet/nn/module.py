@@ -160,6 +160,7 @@ class Module:
         parameter's `.data` and `.grad` views into it (rule 2 in tinynet.nn.parameter).
         `model.params` calls it the first time and after a layout change; returns the module."""
         params = self.parameters()
+        _refuse_what_would_hide_or_go_stale(self, params)
         store = FlatStore([p for p in params if p.requires_grad], [p for p in params if not p.requires_grad])
         for module in self.modules():
             object.__setattr__(module, "_store", store)
@@ -195,8 +196,8 @@ class Module:
 
     def flat_values(self, fn) -> np.ndarray:
         """A float array laid out like `model.params`: the elements of each trainable parameter
-        hold `fn(name, parameter)`. Per-parameter hyperparameters for any optimizer, e.g. no
-        weight decay on biases:
+        hold `fn(name, parameter)`, a number or an array shaped like the parameter. Per-parameter
+        hyperparameters for any optimizer, e.g. no weight decay on biases:
 
             optim.AdamW(weight_decay=model.flat_values(lambda name, p: 0.0 if p.ndim == 1 else 0.01))
         """
@@ -205,7 +206,7 @@ class Module:
         start = 0
         for name, p in self.named_parameters():
             if p.requires_grad:
-                values[start : start + p.size] = fn(name, p)
+                values[start : start + p.size] = np.broadcast_to(fn(name, p), p.shape).reshape(-1)
                 start += p.size
         return values
 
@@ -313,10 +314,11 @@ def _is_float_array(value) -> bool:
     return isinstance(value, np.ndarray) and value.dtype.kind == "f"
 
 
-def _refuse_hidden_layers(module: Module, name: str, value) -> None:
+def _refuse_hidden_layers(module: Module, name: str, value, params: list[Parameter] | None = None) -> None:
     """A list, tuple or dict of Modules or Parameters would hide them from `model.params`,
     `state_dict()` and `train()`: refuse it, naming the container that registers them. An array
-    that is a parameter's data or gradient would go stale when the model packs: refuse it too."""
+    that is a parameter's data or gradient would go stale when the model packs: refuse it too
+    (the parameters looked at are `params`, by default the module's own)."""
     items = value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple)) else ()
     hidden = [type(item).__name__ for item in items if isinstance(item, (Module, Parameter))]
     if hidden:
@@ -326,9 +328,18 @@ def _refuse_hidden_layers(module: Module, name: str, value) -> None:
             f"so its parameters would never train; use {container}(...) instead"
         )
     if isinstance(value, np.ndarray):
-        for p_name, p in module._parameters.items():
+        for p in module._parameters.values() if params is None else params:
             if value is p.data or value is p.grad:
                 raise TypeError(
-                    f"{type(module).__name__}.{name}: keep the Parameter (self.{p_name}), not its .data or .grad "
-                    "array, which is replaced when the model packs its parameters into one flat store"
+                    f"{type(module).__name__}.{name}: keep the Parameter, not its .data or .grad array, which is "
+                    "replaced when the model packs its parameters into one flat store"
                 )
+
+
+def _refuse_what_would_hide_or_go_stale(model: Module, params: list[Parameter]) -> None:
+    """Before packing, the same checks as at assignment, on every attribute of every module: a
+    plain list filled after it was assigned, or a sub-layer's `.data` kept by its parent."""
+    for module in model.modules():
+        for name, value in vars(module).items():
+            if not name.startswith("_"):
+                _refuse_hidden_layers(module, name, value, params)

@@ -122,6 +122,12 @@ class Optimizer:
         """The decrement for this step, from the (weight-decayed) gradient: the algorithm."""
         raise NotImplementedError(f"{type(self).__name__} must define compute_step(grads)")
 
+    def zero_grad(self) -> None:
+        """tinynet optimizers hold no gradients: this raises, pointing to model.zero_grad()."""
+        raise TypeError(
+            f"{type(self).__name__} holds no gradients (it steps the arrays it is given): call model.zero_grad()"
+        )
+
     # ---- what compute_step may use
     def state_like(self, name: str, grads: np.ndarray, fill: float = 0.0) -> np.ndarray:
         """The state array `name`, made shaped like `grads` and filled with `fill` on first use."""
