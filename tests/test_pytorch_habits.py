@@ -204,3 +204,14 @@ def test_every_axis_argument_takes_both_spellings(label, obj):
     for numpy_name, torch_name in (("axis", "dim"), ("keepdims", "keepdim")):
         if numpy_name in parameters or torch_name in parameters:
             assert {numpy_name, torch_name} <= parameters, f"{label} takes only one of {numpy_name}= and {torch_name}="
+
+
+@pytest.mark.parametrize("join", [tn.concatenate, tn.stack], ids=["concatenate", "stack"])
+def test_joins_take_axis_or_dim(join):
+    a = tn.Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    b = tn.Tensor(np.ones((2, 3)), requires_grad=True)
+    by_dim, by_axis = join([a, b], dim=1), join([a, b], axis=1)
+    np.testing.assert_array_equal(by_dim.data, by_axis.data)
+    assert tn.gradcheck(lambda x, y: join([x, y], dim=1), (a, b))
+    with pytest.raises(TypeError, match="got both axis=1 and dim=0"):
+        join([a, b], axis=1, dim=0)

@@ -508,8 +508,10 @@ def as_tensor(x: Tensor | Array | float | Sequence) -> Tensor:
     return x if isinstance(x, Tensor) else Tensor(x)
 
 
-def concatenate(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
-    """Join tensors along an existing axis; the gradient is split back at the same places."""
+def concatenate(tensors: Sequence[Tensor], axis: int | None = None, *, dim: int | None = None) -> Tensor:
+    """Join tensors along an existing axis (PyTorch: `dim`; default 0); the gradient is split
+    back at the same places."""
+    axis = _either_spelling("concatenate", axis=axis, dim=dim, default=0)
     tensors = tuple(as_tensor(t) for t in tensors)
     try:
         out = np.concatenate([t.data for t in tensors], axis=axis)
@@ -519,8 +521,9 @@ def concatenate(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     return Tensor._make(out, tensors, lambda g: tuple(np.split(g, boundaries, axis=axis)), "concatenate")
 
 
-def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
-    """Join same-shaped tensors along a new axis."""
+def stack(tensors: Sequence[Tensor], axis: int | None = None, *, dim: int | None = None) -> Tensor:
+    """Join same-shaped tensors along a new axis (PyTorch: `dim`; default 0)."""
+    axis = _either_spelling("stack", axis=axis, dim=dim, default=0)
     tensors = tuple(as_tensor(t) for t in tensors)
     try:
         out = np.stack([t.data for t in tensors], axis=axis)
