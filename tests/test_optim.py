@@ -79,7 +79,7 @@ def test_lion_follows_its_published_update_rule():
     np.testing.assert_allclose(params, reference, rtol=1e-12)
 
 
-def test_ema_momentum_is_sgd_with_dampening():
+def test_dampened_momentum_starts_from_the_first_gradient_as_in_pytorch():
     rng = np.random.default_rng(0)
     params, reference, velocity = np.zeros(4), np.zeros(4), np.zeros(4)
     opt = optim.SGD(lr=0.1, momentum=0.8, dampening=0.8)

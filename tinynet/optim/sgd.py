@@ -49,7 +49,9 @@ class SGD(Optimizer):
 
 
 class SGDm(SGD):
-    """SGD with momentum 0.9 by default: the momentum variant under its original name."""
+    """SGD with momentum 0.9 by default: PyTorch's momentum rule under the original design's name.
+    The original SGDm (an average from zero) is `SGD(lr=lr * (1 - μ), momentum=μ)`: see "The
+    original five, exactly" in docs/optimizers.md."""
 
     def __init__(
         self,
