@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from tinynet.optim.optimizer import Hyperparameter, Optimizer, check_betas, check_hyperparameter
@@ -44,10 +46,12 @@ class Adam(Optimizer):
         return self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
 
     def compute_step_in_place(self, grads: np.ndarray) -> np.ndarray:
-        """compute_step operation for operation, so bit for bit, in two reused arrays instead of
-        seven new ones each step: 250 µs against 285 µs a step of the MNIST MLP, and against
-        1,900 µs when malloc hands every new array fresh pages (docs/performance.md).
-        `step` uses it unless a subclass overrides compute_step."""
+        """The same decrement in the faster order the Adam paper gives (end of its section 2):
+        with c = √(1 - β2^t), lr m̂ / (√v̂ + ε) = lr c / (1 - β1^t) · m / (√v + c ε). That is 11
+        passes over the parameters instead of 14, in two reused arrays instead of seven new
+        ones: the MNIST MLP's step is 5% faster (docs/performance.md). It agrees with compute_step
+        to rounding (a test checks 1e-12 in float64). `step` uses it unless a subclass
+        overrides compute_step."""
         beta1, beta2 = self.betas
         t = self.count_step()
         a, b = self.scratch(grads, 2)
@@ -60,10 +64,11 @@ class Adam(Optimizer):
         if self.amsgrad:
             v_max = self.state_like("max_exp_avg_sq", grads)
             v = np.maximum(v_max, v, out=v_max)
-        m_hat = np.divide(m, 1 - beta1**t, out=a)
-        v_hat = np.divide(v, 1 - beta2**t, out=b)
-        denominator = np.add(np.sqrt(v_hat, out=b), self.eps, out=b)
-        return np.divide(np.multiply(self.lr, m_hat, out=a), denominator, out=a)
+        c = math.sqrt(1 - beta2**t)
+        denominator = np.add(np.sqrt(v, out=b), c * self.eps, out=b)
+        step = np.divide(m, denominator, out=a)
+        step *= self.lr * (c / (1 - beta1**t))
+        return step
 
 
 class AdamW(Adam):

@@ -24,6 +24,7 @@ The original form of this design adds the decay to the decrement, not scaled by 
 
 from __future__ import annotations
 
+import functools
 import math
 import weakref
 
@@ -105,7 +106,7 @@ class Optimizer:
         """One update of `params` (in place) from `grads` (never modified)."""
         self._check_arrays(grads, params)
         grads = grads.astype(params.dtype, copy=False)
-        if np.any(self.weight_decay):
+        if isinstance(self.weight_decay, np.ndarray) or self.weight_decay:
             if self.decoupled_weight_decay:
                 params *= 1 - self.lr * self.weight_decay
             else:
@@ -115,8 +116,7 @@ class Optimizer:
     def _algorithm(self):
         """compute_step, or its in-place twin `compute_step_in_place` where the class that wrote
         this compute_step wrote one too: a subclass that overrides compute_step always gets its own."""
-        author = next(cls for cls in type(self).__mro__ if "compute_step" in vars(cls))
-        return self.compute_step_in_place if "compute_step_in_place" in vars(author) else self.compute_step
+        return self.compute_step_in_place if _has_in_place_twin(type(self)) else self.compute_step
 
     def compute_step(self, grads: np.ndarray) -> np.ndarray:
         """The decrement for this step, from the (weight-decayed) gradient: the algorithm."""
@@ -196,7 +196,7 @@ class Optimizer:
                     f"{params.shape}; make it with model.flat_values(...) after freezing what you freeze"
                 )
         for key, array in self.state.items():
-            if array.ndim:
+            if array.ndim and array.shape != params.shape:
                 self._check_state_shape(key, params.shape)
         self._check_same_array(params)
 
@@ -247,6 +247,12 @@ class Optimizer:
 
         args = ", ".join(f"{k}={show(v)}" for k, v in self.hyperparameters().items())
         return f"{type(self).__name__}({args})"
+
+
+@functools.cache
+def _has_in_place_twin(cls: type) -> bool:
+    author = next(c for c in cls.__mro__ if "compute_step" in vars(c))
+    return "compute_step_in_place" in vars(author)
 
 
 def _is_parameter_collection(value) -> bool:
