@@ -55,6 +55,7 @@ def pair(value: int | tuple[int, int], name: str) -> tuple[int, int]:
 
 
 def output_size(size: int, kernel: int, stride: int, padding: int, dilation: int) -> int:
+    """The length of a convolution's or pooling's output along one axis (PyTorch's formula)."""
     return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
 
 

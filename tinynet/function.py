@@ -33,6 +33,7 @@ class Context:
     needs_grad: tuple[bool, ...] = ()
 
     def save_for_backward(self, *arrays) -> None:
+        """Keep arrays from forward for backward, as `ctx.saved`."""
         self.saved = arrays
 
 

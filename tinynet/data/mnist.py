@@ -149,6 +149,7 @@ def search_folders(spec: DataSpec, root: str | os.PathLike | None = None) -> lis
 
 
 def cache_folder() -> Path:
+    """Where downloaded data sets are kept: $XDG_CACHE_HOME/tinynet, else ~/.cache/tinynet."""
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "tinynet"
 
 

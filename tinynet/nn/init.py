@@ -70,10 +70,12 @@ def normal_(
 
 
 def zeros_(tensor: Tensor | np.ndarray) -> Tensor | np.ndarray:
+    """Fill with 0 in place; returns the argument."""
     return _fill(tensor, 0)
 
 
 def ones_(tensor: Tensor | np.ndarray) -> Tensor | np.ndarray:
+    """Fill with 1 in place; returns the argument."""
     return _fill(tensor, 1)
 
 

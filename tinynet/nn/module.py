@@ -229,7 +229,6 @@ class Module:
                     module._buffers[name] = b.astype(dtype)
         return self
 
-    # ---------------------------------------------------------------- state
     def state_dict(self) -> dict[str, np.ndarray]:
         """Copies of every parameter (under each of its names) and buffer, by dotted name."""
         state = {name: p.data.copy() for name, p in self.named_parameters(remove_duplicate=False)}
@@ -299,11 +298,12 @@ class Module:
         self.load_state_dict(state, strict=strict)
         return self
 
-    # ---------------------------------------------------------------- printing
     def extra_repr(self) -> str:
+        """The layer's settings shown inside its repr, e.g. 'in_features=784, out_features=256'."""
         return ""
 
     def __repr__(self) -> str:
+        """The module and its sub-modules, one per line, indented like PyTorch's."""
         lines = [f"({name}): {module!r}".replace("\n", "\n  ") for name, module in self._modules.items()]
         if not lines:
             return f"{type(self).__name__}({self.extra_repr()})"

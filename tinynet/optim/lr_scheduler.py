@@ -31,19 +31,24 @@ class LRScheduler:
         self.step()
 
     def lr_at(self, epoch: int) -> float:
-        raise NotImplementedError
+        """The learning rate after `epoch` calls of step(); every schedule defines it."""
+        raise NotImplementedError(f"{type(self).__name__} must define lr_at(epoch)")
 
     def step(self) -> None:
+        """Advance the schedule by one epoch (or batch) and set the optimizer's lr."""
         self.last_epoch += 1
         self.optimizer.lr = self.lr_at(self.last_epoch)
 
     def get_last_lr(self) -> list[float]:
+        """The current lr in a one-element list, like PyTorch's (one parameter group)."""
         return [self.optimizer.lr]
 
     def state_dict(self) -> dict:
+        """The schedule's settings and position (not the optimizer), for resuming."""
         return {k: v for k, v in vars(self).items() if k != "optimizer"}
 
     def load_state_dict(self, state: dict) -> None:
+        """Resume from `state_dict()`."""
         vars(self).update(state)
 
 
@@ -236,11 +241,13 @@ class ReduceLROnPlateau(LRScheduler):
         self.last_epoch = 0
 
     def is_better(self, metric: float, best: float) -> bool:
+        """Whether `metric` improves on `best` by more than the threshold."""
         if self.mode == "min":
             return metric < (best * (1 - self.threshold) if self.threshold_mode == "rel" else best - self.threshold)
         return metric > (best * (1 + self.threshold) if self.threshold_mode == "rel" else best + self.threshold)
 
     def step(self, metric: float) -> None:
+        """Record this epoch's metric and reduce the lr after `patience` epochs without improvement."""
         metric = float(metric)
         self.last_epoch += 1
         if self.is_better(metric, self.best):
