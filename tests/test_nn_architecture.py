@@ -248,3 +248,21 @@ def test_containers_and_optimizers_answer_pytorch_habits():
         nn.ModuleList([nn.Linear(2, 2)])(np.ones((1, 2), dtype=np.float32))
     with pytest.raises(TypeError, match=r"Adam holds no gradients .*: call model.zero_grad\(\)"):
         optim.Adam().zero_grad()
+
+
+@pytest.mark.parametrize("duplicate", ["deepcopy", "pickle"])
+def test_a_copied_model_trains_its_own_parameters(duplicate):
+    import copy
+    import pickle
+
+    model = nn.Sequential(nn.Linear(2, 2), nn.Linear(2, 1))
+    model.params  # noqa: B018 (packed before copying)
+    twin = copy.deepcopy(model) if duplicate == "deepcopy" else pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(twin.params, model.params)
+    twin.params[:] = 7.0
+    assert all((p.data == 7.0).all() for p in twin.parameters())
+    assert not any((p.data == 7.0).any() for p in model.parameters())
+    opt = optim.Adam()
+    opt.step(np.ones_like(model.params), model.params)
+    restored = pickle.loads(pickle.dumps(opt))
+    assert restored.step_count == 1 and np.array_equal(restored.state["exp_avg"], opt.state["exp_avg"])

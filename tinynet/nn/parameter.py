@@ -155,8 +155,19 @@ class FlatStore:
         self._handed_out.extend(arrays)
         return arrays
 
+    def __reduce__(self):
+        """Copied (copy.deepcopy) or pickled, a store comes back outdated: numpy copies each view
+        as an array of its own, so the copy's parameters are packed anew by its `model.params`."""
+        return _outdated_store, ()
+
     def mark_outdated(self) -> None:
         """The layout this store was packed for has changed: lock the model-level arrays."""
         self.outdated = True
         for array in self._handed_out:
             array.flags.writeable = False
+
+
+def _outdated_store() -> FlatStore:
+    store = FlatStore([], [])
+    store.outdated = True
+    return store

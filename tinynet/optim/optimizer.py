@@ -216,6 +216,10 @@ class Optimizer:
             )
 
     # ---- saving and resuming
+    def __getstate__(self) -> dict:
+        """For pickle and copy: everything but the reference to the array last stepped."""
+        return {**vars(self), "_stepped": None}
+
     def hyperparameters(self) -> dict:
         """The public attributes set in `__init__`, as they are now (a scheduler may have changed lr)."""
         return {k: v for k, v in vars(self).items() if not k.startswith("_") and k not in ("state", "step_count")}
