@@ -266,3 +266,40 @@ def test_a_copied_model_trains_its_own_parameters(duplicate):
     opt.step(np.ones_like(model.params), model.params)
     restored = pickle.loads(pickle.dumps(opt))
     assert restored.step_count == 1 and np.array_equal(restored.state["exp_avg"], opt.state["exp_avg"])
+
+
+def test_swapped_step_arguments_are_refused():
+    model = nn.Linear(2, 2)
+    with pytest.raises(TypeError, match=r"params is a model's gradient array .* opt.step\(model.grads, model.params\)"):
+        optim.Adam().step(model.params, model.grads)
+
+
+def test_to_the_same_dtype_changes_nothing():
+    model = nn.Linear(2, 2)
+    opt = optim.Adam()
+    opt.step(np.ones_like(model.params), model.params)
+    params = model.params
+    model.to(np.float32)
+    assert model.params is params and params.flags.writeable
+    opt.step(np.ones_like(model.params), model.params)
+
+
+def test_flat_values_refuses_what_is_not_a_finite_number_naming_the_parameter():
+    layer = nn.Linear(2, 3)
+    with pytest.raises(ValueError, match=r"fn\('bias', ...\) gave None; it must give a finite number or an array"):
+        layer.flat_values(lambda name, p: 0.01 if name == "weight" else None)
+    with pytest.raises(ValueError, match=r"fn\('bias', ...\) gave \[1, 2\]; .* array of shape \(3,\)"):
+        layer.flat_values(lambda name, p: [1, 2])  # broadcasts over the (3, 2) weight, not the bias
+
+
+def test_freezing_drops_the_old_gradient():
+    layer = nn.Linear(2, 2)
+    layer(np.ones((1, 2), dtype=np.float32)).sum().backward()
+    layer.weight.requires_grad_(False)
+    layer.zero_grad()
+    assert not layer.weight.grad.any() and not layer.bias.grad.any()
+
+
+def test_a_nan_in_an_array_hyperparameter_is_named():
+    with pytest.raises(ValueError, match=r"invalid learning rate \(lr\): an array with 1 NaN of 3"):
+        optim.SGD(lr=np.array([0.1, np.nan, 0.1]))

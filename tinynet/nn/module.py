@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import reprlib
 import tempfile
 import zipfile
 from collections.abc import Iterator
@@ -206,7 +207,17 @@ class Module:
         start = 0
         for name, p in self.named_parameters():
             if p.requires_grad:
-                values[start : start + p.size] = np.broadcast_to(fn(name, p), p.shape).reshape(-1)
+                value = fn(name, p)
+                try:
+                    numbers = np.broadcast_to(np.asarray(value, dtype=float), p.shape)
+                except (TypeError, ValueError):
+                    numbers = np.array(np.nan)
+                if not np.isfinite(numbers).all():
+                    raise ValueError(
+                        f"flat_values: fn({name!r}, ...) gave {reprlib.repr(value)}; it must give a finite number "
+                        f"or an array of shape {p.shape}"
+                    )
+                values[start : start + p.size] = numbers.reshape(-1)
                 start += p.size
         return values
 

@@ -32,6 +32,8 @@ when the model packs. Module refuses to store an array that is a parameter's dat
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from tinynet.tensor import Tensor, _as_array
@@ -93,8 +95,10 @@ class Parameter(Tensor):
         self._grad = None if value is None else np.array(value, dtype=self._data.dtype)
 
     def cast_(self, dtype) -> Parameter:
-        """Change the dtype of the data (and gradient); a layout change (rule 4 above).
-        Module.to(dtype) calls this for every parameter."""
+        """Change the dtype of the data (and gradient); a layout change (rule 4 above), unless
+        the dtype is already `dtype`. Module.to(dtype) calls this for every parameter."""
+        if self._data.dtype == dtype:
+            return self
         grad = None if self._grad is None else self._grad.astype(dtype)
         self._move_to(self._data.astype(dtype), grad, None)
         return self
@@ -107,6 +111,15 @@ class Parameter(Tensor):
         if self._store is not None and self._store is not store:
             self._store.mark_outdated()
         self._data, self._grad, self._store = data, grad, store
+
+
+_gradient_arrays: weakref.WeakValueDictionary[int, np.ndarray] = weakref.WeakValueDictionary()
+
+
+def is_gradient_array(array: np.ndarray) -> bool:
+    """Whether `array` is (a view into) a flat store's gradient array, such as `model.grads`."""
+    owner = array if array.base is None else array.base
+    return _gradient_arrays.get(id(owner)) is owner
 
 
 class FlatStore:
@@ -126,13 +139,14 @@ class FlatStore:
         self.grad = np.zeros_like(self.data)
         self.trainable_size = sum(p.size for p in trainable)
         self.outdated = False
+        _gradient_arrays[id(self.grad)] = self.grad
         self.offsets: dict[int, int] = {}
         self._handed_out: list[np.ndarray] = []
         offset = 0
         for p in params:
             end = offset + p.size
             self.data[offset:end] = p.data.reshape(-1)
-            if p.grad is not None:
+            if p.grad is not None and p.requires_grad:  # a frozen parameter's old gradient is dropped
                 self.grad[offset:end] = p.grad.reshape(-1)
             self.offsets[id(p)] = offset
             p._move_to(self.data[offset:end].reshape(p.shape), self.grad[offset:end].reshape(p.shape), self)

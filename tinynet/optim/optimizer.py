@@ -26,10 +26,12 @@ from __future__ import annotations
 
 import functools
 import math
+import reprlib
 import weakref
 
 import numpy as np
 
+from tinynet.nn.parameter import is_gradient_array
 from tinynet.tensor import Tensor
 
 Hyperparameter = float | np.ndarray
@@ -56,10 +58,11 @@ def check_hyperparameter(
     elif isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_)):
         numbers = value = float(value)
     else:
-        raise TypeError(f"invalid {name}: {value!r} is a {type(value).__name__}; it must be {kinds} in {interval}")
+        shown = reprlib.repr(value)
+        raise TypeError(f"invalid {name}: {shown} is a {type(value).__name__}; it must be {kinds} in {interval}")
     above = np.greater_equal(numbers, high) if open_high else np.greater(numbers, high)
     if np.any(np.isnan(numbers)) or np.any(np.less(numbers, low)) or np.any(above):
-        shown = value if not isinstance(value, np.ndarray) else f"an array from {value.min()} to {value.max()}"
+        shown = value if not isinstance(value, np.ndarray) else _describe(value)
         raise ValueError(f"invalid {name}: {shown}; it must be in {interval}")
     return value if not isinstance(value, np.ndarray) else value.astype(np.result_type(value.dtype, np.float32))
 
@@ -119,7 +122,10 @@ class Optimizer:
         return self.compute_step_in_place if _has_in_place_twin(type(self)) else self.compute_step
 
     def compute_step(self, grads: np.ndarray) -> np.ndarray:
-        """The decrement for this step, from the (weight-decayed) gradient: the algorithm."""
+        """The decrement for this step, from the (weight-decayed) gradient: the algorithm alone.
+        It may be called on its own, on a fresh optimizer, with any float array: its state is
+        made from the gradient's shape on first use, and t calls return the t decrements that
+        `step` would apply with weight_decay 0."""
         raise NotImplementedError(f"{type(self).__name__} must define compute_step(grads)")
 
     def zero_grad(self) -> None:
@@ -173,6 +179,11 @@ class Optimizer:
                 f"{name}.step(grads, params) takes numpy arrays (e.g. model.grads, model.params), "
                 f"got {type(grads).__name__} and {type(params).__name__}"
             )
+        if is_gradient_array(params):
+            raise TypeError(
+                f"{name}.step: params is a model's gradient array (model.grads): the order is "
+                "opt.step(model.grads, model.params)"
+            )
         if params.dtype.kind != "f":
             raise TypeError(f"{name}.step: params must be a floating-point array, got dtype {params.dtype}")
         if not params.flags.writeable:
@@ -211,8 +222,10 @@ class Optimizer:
         elif self._stepped() is not owner:
             raise ValueError(
                 f"{type(self).__name__}.step: this optimizer's state was made while stepping another params "
-                "array. The model was repacked (a parameter frozen, unfrozen or added, or a dtype change), "
-                "or this is another model: make a new optimizer"
+                "array. The model was repacked: a parameter was frozen, unfrozen or added, its dtype changed, "
+                "or its parameters were packed into another model (one that contains it, or shares a layer "
+                "with it: a parameter lives in one packed model at a time, so train through one model). "
+                "Or this is another model. Make a new optimizer for the model you step"
             )
 
     # ---- saving and resuming
@@ -251,6 +264,11 @@ class Optimizer:
 
         args = ", ".join(f"{k}={show(v)}" for k, v in self.hyperparameters().items())
         return f"{type(self).__name__}({args})"
+
+
+def _describe(values: np.ndarray) -> str:
+    nan = int(np.isnan(values).sum())
+    return f"an array with {nan} NaN of {values.size}" if nan else f"an array from {values.min()} to {values.max()}"
 
 
 @functools.cache
