@@ -15,8 +15,9 @@ The flat store, in five rules:
    model.params)` moves every trainable parameter with a few vectorized operations, and never
    a frozen one. Writing to `model.params` in place moves the parameters; backward
    accumulating into `.grad` fills `model.grads`.
-3. When a parameter moves to a new store, every array it handed out before (its own arrays, or
-   its views into the old store) becomes read-only: a stale array fails loudly when written.
+3. A parameter lives in one store at a time: when it moves to a new one (its model, or a model
+   that contains it or shares it, packs), every array it handed out before becomes read-only:
+   a stale array fails loudly when written. A sub-model packed with its parent uses its part.
 4. The model's layout is fixed while the store is current: `model.params` returns the same two
    arrays at every call. Changing the layout (assigning or deleting a Parameter or Module
    anywhere in the model, `requires_grad_()` that freezes or unfreezes, `model.to(dtype)`,
