@@ -11,10 +11,8 @@ The flat store, in five rules:
                      \\______________ model.params ______________/
        store.grad  [ ................ same layout ..................... ]
 
-   `model.params` and `model.grads` are the trainable part, so `opt.step(model.grads,
-   model.params)` moves every trainable parameter with a few vectorized operations, and never
-   a frozen one. Writing to `model.params` in place moves the parameters; backward
-   accumulating into `.grad` fills `model.grads`.
+   `model.params` / `model.grads` are the trainable part: `opt.step(model.grads, model.params)`
+   moves every trainable parameter in a few vectorized passes, and never a frozen one.
 3. A parameter lives in one store at a time: when it moves to a new one (its model, or a model
    that contains it or shares it, packs), every array it handed out before becomes read-only:
    a stale array fails loudly when written. A sub-model packed with its parent uses its part.
@@ -27,8 +25,8 @@ The flat store, in five rules:
 5. Assigning `p.data = array` of the same shape copies into the view, in the parameter's dtype:
    the link survives.
 
-What a layer may keep is the Parameter (`self.weight`), never its `.data`, which is replaced
-when the model packs. Module refuses to store an array that is a parameter's data or gradient.
+A layer keeps the Parameter (`self.weight`), never its `.data`, which packing replaces: Module
+refuses to store an array that is a parameter's data or gradient.
 """
 
 from __future__ import annotations
