@@ -172,11 +172,11 @@ class Module:
         cached = self.__dict__.get("_flat_views")
         if cached is not None and cached[0] is self._store and not self._store.outdated:
             return cached[1]
-        views = None
-        if self._store is not None and not self._store.outdated:
-            views = self._store.span([p for p in self.parameters() if p.requires_grad])
-        if views is None:  # a sub-module packed with its parent has views into the parent's store
-            views = self.pack()._store.span([p for p in self.parameters() if p.requires_grad])
+        trainable = [p for p in self.parameters() if p.requires_grad]
+        current = self._store is not None and not self._store.outdated
+        views = self._store.span(trainable) if current else None  # a sub-module uses its part of its parent's store
+        if views is None:
+            views = self.pack()._store.span(trainable)
         object.__setattr__(self, "_flat_views", (self._store, views))
         return views
 

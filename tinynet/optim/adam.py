@@ -55,7 +55,7 @@ class Adam(Optimizer):
         overrides compute_step."""
         beta1, beta2 = self.betas
         t = self.count_step()
-        (scratch,) = self.scratch(grads, 1)
+        scratch = self.scratch(grads)
         m = self.state_like("exp_avg", grads)
         m *= beta1
         m += np.multiply(grads, 1 - beta1, out=scratch)

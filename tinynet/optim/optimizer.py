@@ -150,13 +150,13 @@ class Optimizer:
         average += (1 - decay) * value
         return average
 
-    def scratch(self, like: np.ndarray, count: int) -> list[np.ndarray]:
-        """`count` arrays shaped like `like`, reused from step to step (not state: their values
-        do not carry over). For in-place twins of compute_step."""
-        arrays = self.__dict__.get("_scratch", [])
-        if len(arrays) < count or arrays[0].shape != like.shape or arrays[0].dtype != like.dtype:
-            arrays = self._scratch = [np.empty_like(like) for _ in range(count)]
-        return arrays[:count]
+    def scratch(self, like: np.ndarray) -> np.ndarray:
+        """An array shaped like `like`, reused from step to step (not state: its values do not
+        carry over). For in-place twins of compute_step."""
+        array = self.__dict__.get("_scratch")
+        if array is None or array.shape != like.shape or array.dtype != like.dtype:
+            array = self._scratch = np.empty_like(like)
+        return array
 
     def count_step(self) -> int:
         """Count one more step and return its number t (1 at the first call)."""
