@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from torch_parity import assert_expression_matches_torch
 
 import tinynet as tn
 
@@ -35,14 +36,4 @@ EXPRESSIONS = {
 def test_expression_matches_torch(name, seed):
     rng = np.random.default_rng(seed)
     arrays = [rng.standard_normal((3, 4)) for _ in range(3)]
-    ours = [tn.Tensor(x.copy(), requires_grad=True) for x in arrays]
-    theirs = [torch.tensor(x, requires_grad=True) for x in arrays]
-    out = EXPRESSIONS[name](*ours, TINYNET)
-    expected = EXPRESSIONS[name](*theirs, TORCH)
-    out.backward()
-    expected.backward()
-    np.testing.assert_allclose(out.data, expected.detach().numpy(), rtol=1e-10)
-    for mine, ref in zip(ours, theirs):
-        reference = np.zeros(mine.shape) if ref.grad is None else ref.grad.numpy()
-        got = np.zeros(mine.shape) if mine.grad is None else mine.grad
-        np.testing.assert_allclose(got, reference, rtol=1e-10, atol=1e-12)
+    assert_expression_matches_torch(EXPRESSIONS[name], arrays, TINYNET, TORCH)

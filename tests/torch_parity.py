@@ -23,3 +23,21 @@ def assert_module_matches_torch(ours, theirs, x: np.ndarray, rtol: float = 1e-8)
         np.testing.assert_allclose(ours_params[name].grad, p.grad.numpy(), rtol=rtol, atol=1e-12, err_msg=name)
     for name, b in theirs.named_buffers():
         np.testing.assert_allclose(ours.state_dict()[name], b.numpy(), rtol=rtol, err_msg=name)
+
+
+def assert_expression_matches_torch(expression, arrays, tinynet_names: dict, torch_names: dict) -> None:
+    """`expression(*inputs, names)` run on tinynet and torch copies of `arrays` (float64): the
+    same value and the same gradient for every input (a missing gradient counts as zeros)."""
+    import torch
+
+    ours = [tn.Tensor(x.copy(), requires_grad=True) for x in arrays]
+    theirs = [torch.tensor(x, requires_grad=True) for x in arrays]
+    out = expression(*ours, tinynet_names)
+    expected = expression(*theirs, torch_names)
+    out.backward()
+    expected.backward()
+    np.testing.assert_allclose(out.data, expected.detach().numpy(), rtol=1e-10)
+    for mine, ref in zip(ours, theirs):
+        reference = np.zeros(mine.shape) if ref.grad is None else ref.grad.numpy()
+        got = np.zeros(mine.shape) if mine.grad is None else mine.grad
+        np.testing.assert_allclose(got, reference, rtol=1e-10, atol=1e-12)

@@ -6,7 +6,7 @@ from tinynet.dtype import get_default_dtype, is_grad_enabled, no_grad, set_defau
 from tinynet.function import Context, Function
 from tinynet.gradcheck import GradcheckError, gradcheck
 from tinynet.random import manual_seed
-from tinynet.tensor import Tensor, as_tensor, concatenate, stack, where
+from tinynet.tensor import Tensor, as_tensor, concatenate, maximum, minimum, split, stack, where
 
 __version__ = "0.1.0"
 
@@ -22,11 +22,14 @@ __all__ = [
     "gradcheck",
     "is_grad_enabled",
     "manual_seed",
+    "maximum",
     "memory",
+    "minimum",
     "nn",
     "no_grad",
     "optim",
     "set_default_dtype",
+    "split",
     "stack",
     "viz",
     "where",

@@ -8,7 +8,9 @@ recorded graph from the output back to the leaves in reverse topological order.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Sequence
+from itertools import accumulate
 
 import numpy as np
 
@@ -31,6 +33,17 @@ def _either_spelling(op: str, *, default=None, **spellings):
         both = " and ".join(f"{name}={value!r}" for name, value in given.items())
         raise TypeError(f"{op}(): got both {both}; they are numpy's and PyTorch's names for one argument, give one")
     return next(iter(given.values()), default)
+
+
+def _normalize_dim(op: str, dim: int, shape: tuple[int, ...], ndim: int | None = None) -> int:
+    """`dim` as an index in [0, ndim) (ndim: len(shape) unless given); negative dims count from
+    the end, as in PyTorch. Out of range is an IndexError naming the valid range."""
+    dim, ndim = operator.index(dim), len(shape) if ndim is None else ndim
+    if not -ndim <= dim < ndim:
+        raise IndexError(
+            f"{op}: dim {dim} is out of range for a tensor of shape {shape} (expected a dim in [{-ndim}, {ndim - 1}])"
+        )
+    return dim % ndim
 
 
 def _as_array(data) -> Array:
@@ -342,6 +355,17 @@ class Tensor:
         out = np.clip(self.data, 0, np.inf)  # max(x, 0); numpy vectorizes clip, not maximum with a scalar: 2x faster
         return self._make(out, (self,), lambda g: (g * (out > 0),), "relu")
 
+    def clip(self, min: float | None = None, max: float | None = None) -> Tensor:
+        """x limited to [min, max] elementwise (one bound may be None); PyTorch calls it clamp.
+        The gradient is 1 where min <= x <= max, else 0, as torch.clamp's."""
+        if min is None and max is None:
+            raise ValueError("clip: give min, max or both; with neither there is nothing to clip")
+        low, high = -np.inf if min is None else min, np.inf if max is None else max
+        inside = (self.data >= low) & (self.data <= high)
+        return self._make(np.clip(self.data, min, max), (self,), lambda g: (g * inside,), "clip")
+
+    clamp = clip
+
     # ---------------------------------------------------------------- reductions (axis= or dim=, keepdims= or keepdim=)
 
     def sum(
@@ -371,16 +395,115 @@ class Tensor:
         """The largest element(s) over `axis` (PyTorch: `dim`; all axes when None), `keepdims` (`keepdim`)
         as in sum; numpy's max, torch.amax. The gradient is shared equally between tied maxima,
         so it always sums to the incoming gradient."""
-        axis = _either_spelling("max", axis=axis, dim=dim)
-        keepdims = _either_spelling("max", keepdims=keepdims, keepdim=keepdim, default=False)
-        out = self.data.max(axis=axis, keepdims=True)
+        return self._extremum("max", np.max, axis, keepdims, dim, keepdim)
+
+    def min(
+        self, axis: Axis = None, keepdims: bool | None = None, *, dim: Axis = None, keepdim: bool | None = None
+    ) -> Tensor:
+        """The smallest element(s) over `axis` (PyTorch: `dim`; all axes when None), `keepdims` (`keepdim`)
+        as in sum; numpy's min, torch.amin. Tied minima share the gradient equally, as in max."""
+        return self._extremum("min", np.min, axis, keepdims, dim, keepdim)
+
+    def _extremum(self, op: str, find: Callable, axis: Axis, keepdims, dim: Axis, keepdim) -> Tensor:
+        """max or min (`find`): the gradient goes to the elements equal to the result, split equally."""
+        axis = _either_spelling(op, axis=axis, dim=dim)
+        keepdims = _either_spelling(op, keepdims=keepdims, keepdim=keepdim, default=False)
+        out = find(self.data, axis=axis, keepdims=True)
 
         def backward(g):
-            is_max = self.data == out
-            share = is_max / is_max.sum(axis=axis, keepdims=True).astype(self.dtype)
+            is_extreme = self.data == out
+            share = is_extreme / is_extreme.sum(axis=axis, keepdims=True).astype(self.dtype)
             return (_expand(g, self.shape, axis, keepdims) * share,)
 
-        return self._make(out if keepdims else np.squeeze(out, axis=axis), (self,), backward, "max")
+        return self._make(out if keepdims else np.squeeze(out, axis=axis), (self,), backward, op)
+
+    def argmax(
+        self,
+        axis: int | None = None,
+        keepdims: bool | None = None,
+        *,
+        dim: int | None = None,
+        keepdim: bool | None = None,
+    ) -> Tensor:
+        """The int64 index of the largest element along `axis` (PyTorch: `dim`; of the flattened
+        tensor when None), the first one on a tie. No gradient: the result is outside the graph."""
+        return self._arg_extremum("argmax", np.argmax, axis, keepdims, dim, keepdim)
+
+    def argmin(
+        self,
+        axis: int | None = None,
+        keepdims: bool | None = None,
+        *,
+        dim: int | None = None,
+        keepdim: bool | None = None,
+    ) -> Tensor:
+        """The int64 index of the smallest element along `axis` (PyTorch: `dim`; of the flattened
+        tensor when None), the first one on a tie. No gradient: the result is outside the graph."""
+        return self._arg_extremum("argmin", np.argmin, axis, keepdims, dim, keepdim)
+
+    def _arg_extremum(self, op: str, find: Callable, axis: int | None, keepdims, dim: int | None, keepdim) -> Tensor:
+        """argmax or argmin (`find`) as int64, outside the graph."""
+        axis = _either_spelling(op, axis=axis, dim=dim)
+        keepdims = _either_spelling(op, keepdims=keepdims, keepdim=keepdim, default=False)
+        if axis is not None:
+            axis = _normalize_dim(op, axis, self.shape)
+        return Tensor(np.asarray(find(self.data, axis=axis, keepdims=keepdims), dtype=np.int64))
+
+    def var(
+        self,
+        axis: Axis = None,
+        *,
+        ddof: float | None = None,
+        keepdims: bool | None = None,
+        dim: Axis = None,
+        keepdim: bool | None = None,
+        correction: float | None = None,
+    ) -> Tensor:
+        """The variance sum((x - mean)²) / (N - ddof) over `axis` (PyTorch: `dim`; all axes when None),
+        N the number of elements reduced; `keepdims` (`keepdim`) as in sum.
+
+        `ddof` (PyTorch: `correction`) is 0 by default, as in numpy: the biased variance.
+        PyTorch's default is correction=1 (Bessel's), so torch.var(x) == x.var(ddof=1).
+        N - ddof <= 0 gives inf or nan, as in both."""
+        axis = _either_spelling("var", axis=axis, dim=dim)
+        keepdims = _either_spelling("var", keepdims=keepdims, keepdim=keepdim, default=False)
+        ddof = _either_spelling("var", ddof=ddof, correction=correction, default=0)
+        mean = self.mean(axis=axis, keepdims=True)
+        centered = self - mean
+        count = self.size // max(mean.size, 1)
+        return (centered * centered).sum(axis=axis, keepdims=keepdims) / (count - ddof)
+
+    def std(
+        self,
+        axis: Axis = None,
+        *,
+        ddof: float | None = None,
+        keepdims: bool | None = None,
+        dim: Axis = None,
+        keepdim: bool | None = None,
+        correction: float | None = None,
+    ) -> Tensor:
+        """The standard deviation √var, with var's arguments: `ddof` (PyTorch: `correction`) is 0
+        by default as in numpy, while PyTorch's default is 1: torch.std(x) == x.std(ddof=1)."""
+        return self.var(axis, ddof=ddof, keepdims=keepdims, dim=dim, keepdim=keepdim, correction=correction).sqrt()
+
+    def logsumexp(
+        self, axis: Axis = None, keepdims: bool | None = None, *, dim: Axis = None, keepdim: bool | None = None
+    ) -> Tensor:
+        """log(sum(exp(x))) over `axis` (PyTorch: `dim`; all axes when None), `keepdims` (`keepdim`)
+        as in sum. Computed as m + log(sum(exp(x - m))), m = max(x), so exp never overflows;
+        the gradient is softmax(x) = exp(x - logsumexp(x))."""
+        axis = _either_spelling("logsumexp", axis=axis, dim=dim)
+        keepdims = _either_spelling("logsumexp", keepdims=keepdims, keepdim=keepdim, default=False)
+        peak = self.data.max(axis=axis, keepdims=True)
+        peak = np.where(np.isfinite(peak), peak, 0)  # all -inf (or an inf): no inf - inf
+        with np.errstate(divide="ignore"):  # log(0) = -inf where every element is -inf
+            out = np.log(np.exp(self.data - peak).sum(axis=axis, keepdims=True)) + peak
+
+        def backward(g):
+            return (_expand(g, self.shape, axis, keepdims) * np.exp(self.data - out),)
+
+        return self._make(out if keepdims else np.squeeze(out, axis=axis), (self,), backward, "logsumexp")
 
     # ---------------------------------------------------------------- shape ops
 
@@ -411,6 +534,31 @@ class Tensor:
     def flatten(self, start_dim: int = 1) -> Tensor:
         """Merge every axis from `start_dim` on into one: (N, C, H, W) -> (N, C*H*W)."""
         return self.reshape(self.shape[:start_dim] + (-1,))
+
+    def squeeze(self, axis: Axis = None, *, dim: Axis = None) -> Tensor:
+        """Remove axes of size 1: all of them when `axis` (PyTorch: `dim`) is None, else those
+        named (an int or a tuple) that have size 1; a named axis of another size stays, as in PyTorch."""
+        axis = _either_spelling("squeeze", axis=axis, dim=dim)
+        if axis is None:
+            named = range(self.ndim)
+        else:
+            named = [_normalize_dim("squeeze", a, self.shape) for a in (axis if isinstance(axis, tuple) else (axis,))]
+        return self.reshape(tuple(n for i, n in enumerate(self.shape) if not (i in named and n == 1)))
+
+    def unsqueeze(self, axis: int | None = None, *, dim: int | None = None) -> Tensor:
+        """Insert an axis of size 1 at position `axis` (PyTorch: `dim`), in [-ndim - 1, ndim];
+        a negative one counts from the end of the result: unsqueeze(-1) appends an axis."""
+        axis = _either_spelling("unsqueeze", axis=axis, dim=dim)
+        if axis is None:
+            raise TypeError("unsqueeze(): missing the position of the new axis, axis= (PyTorch: dim=)")
+        axis = _normalize_dim("unsqueeze", axis, self.shape, self.ndim + 1)
+        return self.reshape(self.shape[:axis] + (1,) + self.shape[axis:])
+
+    def split(
+        self, split_size_or_sections: int | Sequence[int], axis: int | None = None, *, dim: int | None = None
+    ) -> tuple[Tensor, ...]:
+        """Cut into pieces along `axis` (PyTorch: `dim`; default 0); see tinynet.split."""
+        return split(self, split_size_or_sections, axis, dim=dim)
 
     def __getitem__(self, index) -> Tensor:
         """numpy indexing: ints, slices, None, Ellipsis, integer arrays and boolean masks.
@@ -552,3 +700,63 @@ def where(condition: Tensor | Array, x: Tensor | Array | float, y: Tensor | Arra
         )
 
     return Tensor._make(out, (x, y), backward, "where")
+
+
+def _extremum_of_two(a, b, pick: Callable, loses: Callable, op: str) -> Tensor:
+    """maximum or minimum (`pick`): the gradient goes to the input that is picked, half to each
+    on a tie, none to the one that `loses` (PyTorch's rule)."""
+    a = as_tensor(a)
+    b = a._lift(b)
+    out = a._broadcast(b, pick, op)
+
+    def backward(g):
+        shared = np.where(a.data == b.data, g / 2, g)
+        return (
+            _unbroadcast(np.where(loses(a.data, b.data), 0, shared), a.shape),
+            _unbroadcast(np.where(loses(b.data, a.data), 0, shared), b.shape),
+        )
+
+    return Tensor._make(out, (a, b), backward, op)
+
+
+def maximum(a: Tensor | Array | float, b: Tensor | Array | float) -> Tensor:
+    """The larger of a and b elementwise, with broadcasting. The gradient goes to the larger;
+    on a tie it is split half/half, as in PyTorch."""
+    return _extremum_of_two(a, b, np.maximum, np.less, "maximum")
+
+
+def minimum(a: Tensor | Array | float, b: Tensor | Array | float) -> Tensor:
+    """The smaller of a and b elementwise, with broadcasting. The gradient goes to the smaller;
+    on a tie it is split half/half, as in PyTorch."""
+    return _extremum_of_two(a, b, np.minimum, np.greater, "minimum")
+
+
+def split(
+    tensor: Tensor | Array,
+    split_size_or_sections: int | Sequence[int],
+    axis: int | None = None,
+    *,
+    dim: int | None = None,
+) -> tuple[Tensor, ...]:
+    """Cut a tensor into pieces along `axis` (PyTorch: `dim`; default 0), as torch.split: an int
+    gives pieces of that size (the last one smaller if the size does not divide), a list gives
+    pieces of those sizes, which must add up to the size of the axis. The gradient of each piece
+    flows back into its place in the tensor."""
+    axis = _either_spelling("split", axis=axis, dim=dim, default=0)
+    tensor = as_tensor(tensor)
+    axis = _normalize_dim("split", axis, tensor.shape)
+    length = tensor.shape[axis]
+    if isinstance(split_size_or_sections, (int, np.integer)):
+        size = int(split_size_or_sections)
+        if size <= 0:
+            raise ValueError(f"split: the split size must be a positive integer, got {size}")
+        sizes = [min(size, length - start) for start in range(0, length, size)]
+    else:
+        sizes = [int(s) for s in split_size_or_sections]
+        if sum(sizes) != length or min(sizes, default=0) < 0:
+            raise ValueError(
+                f"split: section sizes {sizes} must be non-negative and add up to {length}, "
+                f"the size of axis {axis} of shape {tensor.shape}"
+            )
+    before = (slice(None),) * axis
+    return tuple(tensor[before + (slice(end - size, end),)] for size, end in zip(sizes, accumulate(sizes)))
