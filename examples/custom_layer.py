@@ -13,7 +13,7 @@ from tinynet import functional as F
 from tinynet import nn, optim
 
 
-class SiLU(nn.Module):
+class ComposedSiLU(nn.Module):
     """silu(x) = x · sigmoid(x), composed from existing ops: backward comes for free."""
 
     def forward(self, x: tn.Tensor) -> tn.Tensor:
@@ -59,12 +59,12 @@ def check_gradients() -> None:
         x = tn.Tensor(np.random.default_rng(0).standard_normal((4, 3)), requires_grad=True)
         scale = Scale(3)
         scale.gamma.data = np.array([0.5, -1.0, 2.0])
-        assert tn.gradcheck(lambda x: SiLU()(x), [x])
+        assert tn.gradcheck(lambda x: ComposedSiLU()(x), [x])
         assert tn.gradcheck(lambda x: FusedSiLU()(x), [x])
         assert tn.gradcheck(lambda x, gamma: scale(x), [x, scale.gamma])
     finally:
         tn.set_default_dtype(np.float32)
-    print("gradcheck: SiLU, FusedSiLU and Scale pass")
+    print("gradcheck: ComposedSiLU, FusedSiLU and Scale pass")
 
 
 def train(activation: nn.Module, steps: int = 300) -> float:
@@ -89,5 +89,5 @@ def train(activation: nn.Module, steps: int = 300) -> float:
 
 if __name__ == "__main__":
     check_gradients()
-    for layer in (SiLU(), FusedSiLU()):
+    for layer in (ComposedSiLU(), FusedSiLU()):
         print(f"{type(layer).__name__:9s} spiral training accuracy: {train(layer):.3f}")

@@ -41,6 +41,17 @@ def test_mnist_cnn_trains_on_a_slice_of_real_mnist(tmp_path, capsys):
     assert mnist_cnn.main(["--eval", str(saved)]) == pytest.approx(accuracy)
 
 
+@pytest.mark.parametrize(("cell", "expected"), [("lstm", 0.65), ("gru", 0.65), ("rnn", 0.5)])
+def test_mnist_lstm_trains_on_a_slice_of_real_mnist(tmp_path, capsys, cell, expected):
+    mnist_lstm = load_example("mnist_lstm")
+    saved = tmp_path / f"{cell}.npz"
+    argv = ["--cell", cell, "--epochs", "2", "--train-size", "4000", "--lr", "5e-3", "--quiet"]
+    accuracy = mnist_lstm.main([*argv, "--save", str(saved)])
+    assert accuracy > expected
+    assert capsys.readouterr().out.strip().splitlines()[-1] == f"test accuracy: {accuracy:.4f}"
+    assert mnist_lstm.main(["--cell", cell, "--eval", str(saved)]) == pytest.approx(accuracy)
+
+
 @pytest.mark.parametrize("optimizer", ["sgdm", "rmsprop", "lion"])
 def test_mnist_mlp_optimizer_flag(optimizer, capsys):
     mnist_mlp = load_example("mnist_mlp")
@@ -51,7 +62,7 @@ def test_mnist_mlp_optimizer_flag(optimizer, capsys):
     assert accuracy > 0.85
 
 
-@pytest.mark.parametrize("example", ["mnist_mlp.py", "mnist_cnn.py"])
+@pytest.mark.parametrize("example", ["mnist_mlp.py", "mnist_cnn.py", "mnist_lstm.py"])
 def test_mnist_examples_list_the_flags(example):
     out = subprocess.run([sys.executable, str(EXAMPLES / example), "--help"], capture_output=True, text=True)
     for flag in ["--epochs", "--batch-size", "--lr", "--optimizer", "--seed", "--save", "--data", "--eval"]:
@@ -62,7 +73,7 @@ def test_custom_layer_example():
     out = subprocess.run(
         [sys.executable, str(EXAMPLES / "custom_layer.py")], capture_output=True, text=True, check=True
     ).stdout
-    assert "gradcheck: SiLU, FusedSiLU and Scale pass" in out
+    assert "gradcheck: ComposedSiLU, FusedSiLU and Scale pass" in out
     accuracies = [float(line.rsplit(" ", 1)[1]) for line in out.splitlines() if "training accuracy" in line]
     assert len(accuracies) == 2 and min(accuracies) > 0.9
 

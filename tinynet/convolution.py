@@ -25,6 +25,10 @@ each step a whole-array operation. Pooling reuses the same windows and offsets. 
 along in the products: cols gets one more row, of ones, and W one more column, the bias, so
 the product adds it and the last column of dW is its gradient, without passes of their own.
 
+The transposed convolution (conv_transpose2d) is the same two halves swapped: its forward is
+conv2d's input gradient (cols = W^T @ x, then col2im onto the output), and its backward is
+conv2d's forward (im2col of the output gradient, then matrix products).
+
 Memory layout: every array here has the NCHW shape, but the convolution keeps its padded input
 and its output batch-last in memory, (C, H, W, N), handing out NCHW views of them. The pixels
 of one row of all the images in the batch are then one contiguous run: im2col copies, and
@@ -36,6 +40,7 @@ output needs no transposing copy either way.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 
 import numpy as np
@@ -102,6 +107,36 @@ def kernel_offsets(
         yield a, b, slice(a * dh, a * dh + sh * (h_out - 1) + 1, sh), slice(b * dw, b * dw + sw * (w_out - 1) + 1, sw)
 
 
+def _im2col(
+    padded: np.ndarray, kernel: tuple[int, int], stride, dilation, ones_row: bool = False
+) -> tuple[np.ndarray, tuple[int, int]]:
+    """cols (C·kh·kw, H_out·W_out·N): each window of padded (N, C, H, W) as one column, rows in
+    (c, a, b) order and columns in (i, j, n) order; with `ones_row`, one more row of ones (for a
+    bias). Also (H_out, W_out), the grid of windows."""
+    windows = _windows(padded, kernel, stride, dilation)
+    n, c, h_out, w_out, kh, kw = windows.shape
+    taps = c * kh * kw
+    cols = np.empty((taps + ones_row, h_out * w_out * n), dtype=padded.dtype)
+    cols[:taps].reshape(c, kh, kw, h_out, w_out, n)[...] = windows.transpose(1, 4, 5, 2, 3, 0)
+    if ones_row:
+        cols[taps] = 1
+    return cols, (h_out, w_out)
+
+
+def _col2im(
+    cols: np.ndarray, shape: tuple[int, ...], kernel: tuple[int, int], stride, dilation, grid: tuple[int, int]
+) -> np.ndarray:
+    """The adjoint of _im2col: an array of `shape` (N, C, H, W), batch-last in memory, onto which
+    each column of cols (C·kh·kw, pixels of the H_out x W_out `grid` of windows) is added back at
+    the positions its window reads; where windows overlap, their values add up."""
+    n, c, h, w = shape
+    cols = cols.reshape(c, *kernel, *grid, n)
+    out = np.zeros((c, h, w, n), dtype=cols.dtype)
+    for a, b, rows, columns in kernel_offsets(grid, kernel, stride, dilation):
+        out[:, rows, columns] += cols[:, a, b]
+    return out.transpose(3, 0, 1, 2)
+
+
 def _crop(x: np.ndarray, padding: tuple[int, int]) -> np.ndarray:
     ph, pw = padding
     return x[:, :, ph : x.shape[2] - ph, pw : x.shape[3] - pw]
@@ -113,35 +148,27 @@ class Conv2d(Function):
     @staticmethod
     def forward(ctx: Context, x, weight, bias=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1)):
         padded = _pad(x, padding, batch_last=True)
-        windows = _windows(padded, weight.shape[2:], stride, dilation)
-        n, c, h_out, w_out, kh, kw = windows.shape
-        taps = c * kh * kw
-        kernels = weight.reshape(len(weight), taps)
-        cols = np.empty((taps + (bias is not None), h_out * w_out * n), dtype=x.dtype)
-        cols[:taps].reshape(c, kh, kw, h_out, w_out, n)[...] = windows.transpose(1, 4, 5, 2, 3, 0)
+        cols, out_size = _im2col(padded, weight.shape[2:], stride, dilation, ones_row=bias is not None)
+        kernels = weight.reshape(len(weight), -1)
         if bias is not None:  # a row of ones under cols, the bias beside the kernels: the product adds it
-            cols[taps] = 1
             kernels = np.concatenate([kernels, bias[:, None]], axis=1)
         out = kernels @ cols
         ctx.save_for_backward(cols, kernels)
-        ctx.shapes = (padded.shape, windows.shape, weight.shape)
+        ctx.shapes = (padded.shape, out_size, weight.shape)
         ctx.stride, ctx.padding, ctx.dilation = stride, padding, dilation
-        return out.reshape(-1, h_out, w_out, n).transpose(3, 0, 1, 2)
+        return out.reshape(-1, *out_size, len(x)).transpose(3, 0, 1, 2)
 
     @staticmethod
     def backward(ctx: Context, grad):
         cols, kernels = ctx.saved
-        padded_shape, (n, c, h_out, w_out, kh, kw), weight_shape = ctx.shapes
-        taps = c * kh * kw
+        padded_shape, out_size, weight_shape = ctx.shapes
+        taps = math.prod(weight_shape[1:])
         grad_out = grad.transpose(1, 2, 3, 0).reshape(len(kernels), -1)  # (out_channels, pixels)
         grad_x = grad_weight = grad_bias = None
         if ctx.needs_grad[0]:
-            grad_cols = (kernels[:, :taps].T @ grad_out).reshape(c, kh, kw, h_out, w_out, n)
-            n, c, h, w = padded_shape
-            grad_padded = np.zeros((c, h, w, n), dtype=grad.dtype)
-            for a, b, rows, columns in kernel_offsets((h_out, w_out), (kh, kw), ctx.stride, ctx.dilation):
-                grad_padded[:, rows, columns] += grad_cols[:, a, b]
-            grad_x = _crop(grad_padded.transpose(3, 0, 1, 2), ctx.padding)
+            grad_cols = kernels[:, :taps].T @ grad_out
+            grad_padded = _col2im(grad_cols, padded_shape, weight_shape[2:], ctx.stride, ctx.dilation, out_size)
+            grad_x = _crop(grad_padded, ctx.padding)
         if any(ctx.needs_grad[1:]):
             grad_kernels = grad_out @ cols.T  # with a bias, its gradient is the last column
             grad_weight = grad_kernels[:, :taps].reshape(weight_shape) if ctx.needs_grad[1] else None
@@ -149,9 +176,50 @@ class Conv2d(Function):
         return (grad_x, grad_weight) if len(ctx.needs_grad) == 2 else (grad_x, grad_weight, grad_bias)
 
 
-def _check_input(op: str, x: Tensor, kernel, padding, dilation=(1, 1)) -> None:
+class ConvTranspose2d(Function):
+    """out[n, o, s*i + d*a - p, s*j + d*b - p] += x[n, c, i, j] · W[c, o, a, b] for every c, a, b,
+    then out[n, o] += bias[o]: Conv2d's input gradient, run forward."""
+
+    @staticmethod
+    def forward(
+        ctx: Context, x, weight, bias=None, stride=(1, 1), padding=(0, 0), output_padding=(0, 0), dilation=(1, 1)
+    ):
+        n, in_channels, h, w = x.shape
+        out_channels, kh, kw = weight.shape[1:]
+        kernels = weight.reshape(in_channels, -1)
+        pixels = x.transpose(1, 2, 3, 0).reshape(in_channels, -1)  # (in_channels, H·W·N), batch last
+        reach = tuple(s * (size - 1) + d * (k - 1) + 1 for size, s, d, k in zip((h, w), stride, dilation, (kh, kw)))
+        full = (n, out_channels, *(r + extra for r, extra in zip(reach, output_padding)))
+        out = _crop(_col2im(kernels.T @ pixels, full, (kh, kw), stride, dilation, (h, w)), padding)
+        if bias is not None:
+            out += bias[:, None, None]
+        ctx.save_for_backward(pixels, kernels)
+        ctx.x_shape, ctx.weight_shape, ctx.reach = x.shape, weight.shape, reach
+        ctx.stride, ctx.padding, ctx.dilation = stride, padding, dilation
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, grad):
+        pixels, kernels = ctx.saved
+        n, in_channels, h, w = ctx.x_shape
+        # conv2d's forward on the gradient, padded back to the full output; no window reads the
+        # rows and columns that output_padding added, so they are cut off (the grid is H x W again)
+        padded = _pad(grad, ctx.padding, batch_last=True)[:, :, : ctx.reach[0], : ctx.reach[1]]
+        cols, _ = _im2col(padded, ctx.weight_shape[2:], ctx.stride, ctx.dilation)
+        grad_x = (kernels @ cols).reshape(in_channels, h, w, n).transpose(3, 0, 1, 2) if ctx.needs_grad[0] else None
+        grad_weight = (pixels @ cols.T).reshape(ctx.weight_shape) if ctx.needs_grad[1] else None
+        if len(ctx.needs_grad) == 2:
+            return grad_x, grad_weight
+        return grad_x, grad_weight, (grad.sum(axis=(0, 2, 3)) if ctx.needs_grad[2] else None)
+
+
+def _check_rank(op: str, x: Tensor) -> None:
     if x.ndim != 4:
         raise ValueError(f"{op}: expected a 4-D input (batch, channels, height, width), got shape {x.shape}")
+
+
+def _check_input(op: str, x: Tensor, kernel, padding, dilation=(1, 1)) -> None:
+    _check_rank(op, x)
     for axis, name in ((0, "height"), (1, "width")):
         size = x.shape[2 + axis] + 2 * padding[axis]
         span = dilation[axis] * (kernel[axis] - 1) + 1
@@ -160,6 +228,23 @@ def _check_input(op: str, x: Tensor, kernel, padding, dilation=(1, 1)) -> None:
                 f"{op}: input {name} {x.shape[2 + axis]} (padded: {size}) is smaller than the kernel's {span}; "
                 f"input shape {x.shape}"
             )
+
+
+def _check_weight_and_steps(op: str, weight: Tensor, layout: str, stride, padding, dilation) -> None:
+    if weight.ndim != 4:
+        raise ValueError(f"{op}: weight must be 4-D {layout}, got shape {weight.shape}")
+    if min(stride) < 1 or min(dilation) < 1 or min(padding) < 0:
+        raise ValueError(
+            f"{op}: stride and dilation must be >= 1 and padding >= 0, got {stride}, {dilation}, {padding}"
+        )
+
+
+def _check_channels(op: str, x: Tensor, weight: Tensor, in_axis: int) -> None:
+    if x.shape[1] != weight.shape[in_axis]:
+        raise ValueError(
+            f"{op}: input has {x.shape[1]} channels but the weight expects {weight.shape[in_axis]} "
+            f"(input shape {x.shape}, weight shape {weight.shape})"
+        )
 
 
 def conv2d(
@@ -175,20 +260,63 @@ def conv2d(
     H_out = (H + 2 padding - dilation (kh - 1) - 1) // stride + 1."""
     x, weight = as_tensor(x), as_tensor(weight)
     stride, padding, dilation = pair(stride, "stride"), pair(padding, "padding"), pair(dilation, "dilation")
-    if weight.ndim != 4:
-        raise ValueError(f"conv2d: weight must be 4-D (out, in, kh, kw), got shape {weight.shape}")
-    if min(stride) < 1 or min(dilation) < 1 or min(padding) < 0:
-        raise ValueError(
-            f"conv2d: stride and dilation must be >= 1 and padding >= 0, got {stride}, {dilation}, {padding}"
-        )
+    _check_weight_and_steps("conv2d", weight, "(out, in, kh, kw)", stride, padding, dilation)
     _check_input("conv2d", x, weight.shape[2:], padding, dilation)
-    if x.shape[1] != weight.shape[1]:
-        raise ValueError(
-            f"conv2d: input has {x.shape[1]} channels but the weight expects {weight.shape[1]} "
-            f"(input shape {x.shape}, weight shape {weight.shape})"
-        )
+    _check_channels("conv2d", x, weight, 1)
     inputs = (x, weight) if bias is None else (x, weight, bias)
     return Conv2d.apply(*inputs, stride=stride, padding=padding, dilation=dilation)
+
+
+def check_output_padding(op: str, output_padding: tuple[int, int], stride, dilation) -> None:
+    """PyTorch's rule for a transposed convolution: on each axis output_padding must be >= 0 and
+    smaller than either stride or dilation (else it would add rows that no input reaches)."""
+    if any(not (0 <= extra < max(s, d)) for extra, s, d in zip(output_padding, stride, dilation)):
+        raise ValueError(
+            f"{op}: output_padding must be >= 0 and smaller than either stride or dilation, "
+            f"got output_padding {output_padding}, stride {stride}, dilation {dilation}"
+        )
+
+
+def conv_transpose2d(
+    x: Tensor | np.ndarray,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: int | tuple[int, int] = 1,
+    padding: int | tuple[int, int] = 0,
+    output_padding: int | tuple[int, int] = 0,
+    dilation: int | tuple[int, int] = 1,
+) -> Tensor:
+    """Transposed 2-D convolution (as in PyTorch) of x (N, C_in, H, W) with weight
+    (C_in, C_out, kh, kw), plus bias (C_out,): each input pixel adds its values times the kernel
+    onto a kh x kw patch of the output, the patches `stride` apart. Output (N, C_out, H_out, W_out)
+    with H_out = (H - 1) stride - 2 padding + dilation (kh - 1) + output_padding + 1, a size that
+    conv2d with the same settings maps back to H. With stride > 1 several sizes map to H:
+    output_padding, rows and columns at the bottom and right that only the bias reaches, picks one.
+
+    It is conv2d's input gradient as a forward pass: one matrix product W^T @ x gives a column
+    of C_out·kh·kw values per input pixel, and col2im adds the columns onto the output. Its
+    backward is conv2d's forward: im2col of the output gradient, then matrix products."""
+    x, weight = as_tensor(x), as_tensor(weight)
+    stride, padding, dilation = pair(stride, "stride"), pair(padding, "padding"), pair(dilation, "dilation")
+    output_padding = pair(output_padding, "output_padding")
+    _check_weight_and_steps("conv_transpose2d", weight, "(in, out, kh, kw)", stride, padding, dilation)
+    check_output_padding("conv_transpose2d", output_padding, stride, dilation)
+    _check_rank("conv_transpose2d", x)
+    _check_channels("conv_transpose2d", x, weight, 0)
+    out_size = tuple(
+        (size - 1) * s - 2 * p + d * (k - 1) + extra + 1
+        for size, s, p, d, k, extra in zip(x.shape[2:], stride, padding, dilation, weight.shape[2:], output_padding)
+    )
+    if min(out_size) <= 0:
+        raise ValueError(
+            f"conv_transpose2d: the output size {out_size} is not positive: input shape {x.shape}, "
+            f"kernel {weight.shape[2:]}, stride {stride}, padding {padding}, dilation {dilation}, "
+            f"output_padding {output_padding}"
+        )
+    inputs = (x, weight) if bias is None else (x, weight, bias)
+    return ConvTranspose2d.apply(
+        *inputs, stride=stride, padding=padding, output_padding=output_padding, dilation=dilation
+    )
 
 
 class MaxPool2d(Function):

@@ -2,7 +2,8 @@
 
 Most are compositions of Tensor ops, so their gradients come for free. A few are fused into
 one `Function` with a hand-written backward, because the fused form is faster or numerically
-safer: `linear`, `cross_entropy`, `binary_cross_entropy_with_logits` and `gelu`.
+safer: `linear`, `embedding`, `cross_entropy`, `binary_cross_entropy`,
+`binary_cross_entropy_with_logits` and `gelu`.
 Convolution and pooling live in tinynet.convolution and are re-exported here.
 """
 
@@ -12,7 +13,7 @@ import math
 
 import numpy as np
 
-from tinynet.convolution import adaptive_avg_pool2d, avg_pool2d, conv2d, max_pool2d  # noqa: F401
+from tinynet.convolution import adaptive_avg_pool2d, avg_pool2d, conv2d, conv_transpose2d, max_pool2d  # noqa: F401
 from tinynet.function import Context, Function
 from tinynet.random import default_generator
 from tinynet.tensor import Tensor, _either_spelling, as_tensor, where
@@ -24,12 +25,15 @@ REDUCTIONS = ("mean", "sum", "none")
 
 
 class Linear(Function):
-    """y = x W^T + b, with dx = dy W, dW = dy^T x, db = sum of dy over the batch."""
+    """y = x W^T + b, with dx = dy W, dW = dy^T x, db = sum of dy over the batch.
+
+    An input of more than two dimensions (..., in_features) is multiplied as one matrix of
+    rows: numpy would otherwise make one small product per leading index."""
 
     @staticmethod
     def forward(ctx: Context, x, weight, bias=None):
         ctx.save_for_backward(x, weight)
-        out = x @ weight.T
+        out = (x.reshape(-1, x.shape[-1]) @ weight.T).reshape(*x.shape[:-1], len(weight))
         if bias is not None:
             out += bias
         return out
@@ -38,7 +42,7 @@ class Linear(Function):
     def backward(ctx: Context, grad):
         x, weight = ctx.saved
         grad_2d = grad.reshape(-1, grad.shape[-1])
-        grad_x = grad @ weight if ctx.needs_grad[0] else None
+        grad_x = (grad_2d @ weight).reshape(x.shape) if ctx.needs_grad[0] else None
         grad_weight = grad_2d.T @ x.reshape(-1, x.shape[-1]) if ctx.needs_grad[1] else None
         if len(ctx.needs_grad) == 2:
             return grad_x, grad_weight
@@ -91,9 +95,7 @@ def batch_norm(
     axes = (0, *range(2, x.ndim))
     shape = (1, -1) + (1,) * (x.ndim - 2)
     if training:
-        mean = x.mean(axis=axes, keepdims=True)
-        centered = x - mean
-        var = (centered * centered).mean(axis=axes, keepdims=True)
+        mean, centered, var = _moments(x, axes)
         if running_mean is not None:
             count = x.size // x.shape[1]
             running_mean *= 1 - momentum
@@ -107,6 +109,95 @@ def batch_norm(
     if weight is not None:
         out = out * weight.reshape(shape) + bias.reshape(shape)
     return out
+
+
+def _moments(x: Tensor, axes: tuple[int, ...]) -> tuple[Tensor, Tensor, Tensor]:
+    """The mean of x over `axes`, x minus that mean, and the biased variance over `axes`
+    (the reduced axes kept, of size 1)."""
+    mean = x.mean(axis=axes, keepdims=True)
+    centered = x - mean
+    return mean, centered, (centered * centered).mean(axis=axes, keepdims=True)
+
+
+def layer_norm(
+    x: Tensor | np.ndarray,
+    normalized_shape: int | tuple[int, ...],
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalize each sample over its last len(normalized_shape) axes, then scale and shift
+    elementwise (weight and bias have shape normalized_shape):
+
+        y = (x - mean) / sqrt(var + eps) * weight + bias
+
+    with the mean and the biased var over those axes. No statistic crosses the batch, so
+    training and evaluation compute the same thing."""
+    x = as_tensor(x)
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    if x.ndim < len(shape) or x.shape[x.ndim - len(shape) :] != shape:
+        raise ValueError(
+            f"layer_norm: the input's trailing shape must be normalized_shape {shape}, got input shape {x.shape}"
+        )
+    for name, param in (("weight", weight), ("bias", bias)):
+        if param is not None and param.shape != shape:
+            raise ValueError(f"layer_norm: {name} must have shape normalized_shape {shape}, got {param.shape}")
+    _, centered, var = _moments(x, tuple(range(x.ndim - len(shape), x.ndim)))
+    out = centered / (var + eps).sqrt()
+    if weight is not None:
+        out = out * weight
+    if bias is not None:
+        out = out + bias
+    return out
+
+
+class Embedding(Function):
+    """out = weight[indices]. The gradient of each output row is added onto the weight row it
+    came from (a row picked several times gets the sum), except the padding_idx row: none."""
+
+    @staticmethod
+    def forward(ctx: Context, weight, indices=None, padding_idx=None):
+        ctx.indices, ctx.padding_idx, ctx.shape = indices, padding_idx, weight.shape
+        return weight[indices]
+
+    @staticmethod
+    def backward(ctx: Context, grad):
+        grad_weight = np.zeros(ctx.shape, dtype=grad.dtype)
+        np.add.at(grad_weight, ctx.indices.reshape(-1), grad.reshape(-1, ctx.shape[1]))
+        if ctx.padding_idx is not None:
+            grad_weight[ctx.padding_idx] = 0
+        return grad_weight
+
+
+def _padding_index(padding_idx: int | None, num_embeddings: int) -> int | None:
+    """padding_idx as a row number; a negative one counts from the end (as PyTorch)."""
+    if padding_idx is None:
+        return None
+    if not -num_embeddings <= padding_idx < num_embeddings:
+        raise ValueError(
+            f"padding_idx must be in [-{num_embeddings}, {num_embeddings}) for {num_embeddings} embeddings, "
+            f"got {padding_idx}"
+        )
+    return padding_idx % num_embeddings
+
+
+def embedding(input: Tensor | np.ndarray, weight: Tensor, padding_idx: int | None = None) -> Tensor:
+    """The rows of weight (num_embeddings, embedding_dim) that integer indices of any shape pick:
+    an output of shape input.shape + (embedding_dim,). The padding_idx row (negative: counted
+    from the end) gets no gradient."""
+    indices = np.asarray(input.data if isinstance(input, Tensor) else input)
+    weight = as_tensor(weight)
+    if weight.ndim != 2:
+        raise ValueError(f"embedding: weight must be 2-D (num_embeddings, embedding_dim), got shape {weight.shape}")
+    if indices.dtype.kind not in "iu":
+        raise TypeError(f"embedding: indices must be integers, got dtype {indices.dtype}")
+    count = len(weight)
+    if indices.size and (indices.min() < 0 or indices.max() >= count):
+        bad = indices[(indices < 0) | (indices >= count)][0]
+        raise IndexError(
+            f"embedding: index {bad} is out of range for num_embeddings {count} (indices must be in [0, {count - 1}])"
+        )
+    return Embedding.apply(weight, indices=indices, padding_idx=_padding_index(padding_idx, count))
 
 
 # ---------------------------------------------------------------- activations
@@ -184,11 +275,30 @@ def softmax(x: Tensor | np.ndarray, dim: int | None = None, *, axis: int | None 
 
 def log_softmax(x: Tensor | np.ndarray, dim: int | None = None, *, axis: int | None = None) -> Tensor:
     """x - log(sum(exp(x))) along `dim` (or numpy's `axis`; the last axis when neither is given),
-    stable for any magnitude of x."""
+    stable for any magnitude of x (Tensor.logsumexp shifts by the max)."""
     dim = _either_spelling("log_softmax", dim=dim, axis=axis, default=-1)
     x = as_tensor(x)
-    shifted = x - x.data.max(axis=dim, keepdims=True)
-    return shifted - shifted.exp().sum(axis=dim, keepdims=True).log()
+    return x - x.logsumexp(axis=dim, keepdims=True)
+
+
+def elu(x: Tensor | np.ndarray, alpha: float = 1.0) -> Tensor:
+    """x where x > 0, alpha (e^x - 1) elsewhere; e^x is taken of min(x, 0), so it never overflows."""
+    x = as_tensor(x)
+    return where(x.data > 0, x, alpha * (x.clip(max=0).exp() - 1))
+
+
+def silu(x: Tensor | np.ndarray) -> Tensor:
+    """x σ(x), σ the sigmoid (also called swish)."""
+    x = as_tensor(x)
+    return x * x.sigmoid()
+
+
+def softplus(x: Tensor | np.ndarray, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """log(1 + e^(βx)) / β, a smooth relu whose gradient is σ(βx); x itself where βx > threshold,
+    as in PyTorch. e^(βx) is taken of min(βx, threshold), so it never overflows."""
+    x = as_tensor(x)
+    scaled = x * beta
+    return where(scaled.data > threshold, x, (scaled.clip(max=threshold).exp() + 1).log() / beta)
 
 
 # ---------------------------------------------------------------- losses
@@ -202,9 +312,9 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
     return loss
 
 
-def _check_reduction(name: str, reduction: str) -> None:
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"{name}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
+def _check_reduction(name: str, reduction: str, allowed: tuple[str, ...] = REDUCTIONS) -> None:
+    if reduction not in allowed:
+        raise ValueError(f"{name}: reduction must be one of {allowed}, got {reduction!r}")
 
 
 def _check_same_shape(name: str, input: Tensor, target: Tensor) -> None:
@@ -212,51 +322,106 @@ def _check_same_shape(name: str, input: Tensor, target: Tensor) -> None:
         raise ValueError(f"{name}: input has shape {input.shape} but target has shape {target.shape}; they must match")
 
 
+def _as_target(target: Tensor | np.ndarray | list) -> Tensor:
+    """A target as a Tensor; a list of ints stays integer (Tensor() would make it float)."""
+    return target if isinstance(target, Tensor) else Tensor(np.asarray(target))
+
+
+def _label_shape(input: Tensor) -> tuple[int, ...]:
+    """The shape (N, d1, ...) of the class labels for scores of shape (N, C, d1, ...)."""
+    return input.shape[:1] + input.shape[2:]
+
+
+def _classes_last(x: Tensor) -> Tensor:
+    """(N, C, d1, ...) -> (N * d1 * ..., C): one row of class scores per prediction; (N, C) stays."""
+    if x.ndim == 2:
+        return x
+    return x.transpose(0, *range(2, x.ndim), 1).reshape(-1, x.shape[1])
+
+
+def _check_class_scores(name: str, what: str, input: Tensor) -> None:
+    if input.ndim < 2:
+        raise ValueError(
+            f"{name}: {what} must have shape (batch, classes) or (batch, classes, d1, ...), got {input.shape}"
+        )
+
+
+def _class_labels(name: str, what: str, input: Tensor, target: Tensor, ignore_index: int, hint: str = "") -> np.ndarray:
+    """The labels in `target`, flattened to match _classes_last(input), once checked: integers, of
+    shape (N, d1, ...) for `input` (N, C, d1, ...), each in [0, C) or equal to `ignore_index`."""
+    if target.dtype.kind not in "iu":
+        raise TypeError(f"{name}: class labels must be integers, got dtype {target.dtype}{hint}")
+    expected, classes = _label_shape(input), input.shape[1]
+    if target.shape != expected:
+        if target.ndim == input.ndim - 1 == 1:
+            raise ValueError(
+                f"{name}: batch size mismatch: {what} have {input.shape[0]} rows "
+                f"but target has {target.shape[0]} labels"
+            )
+        raise ValueError(f"{name}: {what} of shape {input.shape} need labels of shape {expected}, got {target.shape}")
+    labels = target.data.reshape(-1)
+    bad = labels[(labels != ignore_index) & ((labels < 0) | (labels >= classes))]
+    if bad.size:
+        raise IndexError(
+            f"{name}: label {bad[0]} is out of range for {classes} classes "
+            f"(labels must be in [0, {classes - 1}], or ignore_index={ignore_index})"
+        )
+    return labels
+
+
 class CrossEntropy(Function):
-    """Fused, stable softmax cross-entropy for logits z of shape (N, C).
+    """Fused, stable softmax cross-entropy for logits z of shape (M, C), one row per prediction.
 
     log p = z - max z - log sum exp(z - max z). With target distribution q (one-hot labels,
     probabilities, either mixed with the uniform distribution by label smoothing):
 
-        loss_n = -sum_c q_nc log p_nc,     dloss_n/dz_nc = p_nc sum_c' q_nc' - q_nc
+        loss_m = -sum_c q_mc log p_mc,     dloss_m/dz_mc = p_mc sum_c' q_mc' - q_mc
+
+    A row labelled `ignore_index` has loss 0 and no gradient; 'mean' divides by the number of
+    the other rows (of all rows for probabilities).
     """
 
     @staticmethod
-    def forward(ctx: Context, logits, target, reduction="mean", label_smoothing=0.0):
-        n, classes = logits.shape
+    def forward(ctx: Context, logits, target, reduction="mean", label_smoothing=0.0, ignore_index=-100):
+        rows, classes = logits.shape
         shifted = logits - logits.max(axis=1, keepdims=True)
         exp = np.exp(shifted)
         total = exp.sum(axis=1, keepdims=True)
         log_p = shifted - np.log(total)
-        rows = np.arange(n)
         if target.ndim == 1:  # class labels
-            losses = -log_p[rows, target]
+            keep = target != ignore_index
+            target = np.where(keep, target, 0)  # any class will do: the row is masked out
+            losses = -log_p[np.arange(rows), target]
             if label_smoothing:
                 losses = (1 - label_smoothing) * losses - (label_smoothing / classes) * log_p.sum(axis=1)
+            losses = losses * keep
+            ctx.count = int(keep.sum())
         else:
+            keep = None
             q = target * (1 - label_smoothing) + label_smoothing / classes if label_smoothing else target
             losses = -(q * log_p).sum(axis=1)
-        ctx.save_for_backward(exp / total, log_p, target)
+            ctx.count = rows
+        ctx.save_for_backward(exp / total, log_p, target, keep)
         ctx.reduction, ctx.label_smoothing = reduction, label_smoothing
         if reduction == "none":
             return losses
-        return losses.sum() / n if reduction == "mean" else losses.sum()
+        return losses.sum() / ctx.count if reduction == "mean" else losses.sum()
 
     @staticmethod
     def backward(ctx: Context, grad):
-        p, log_p, target = ctx.saved
-        n, classes = p.shape
+        p, log_p, target, keep = ctx.saved
+        rows, classes = p.shape
         smoothing = ctx.label_smoothing
         if ctx.reduction == "none":
             scale = grad[:, None]
         else:
-            scale = grad / n if ctx.reduction == "mean" else grad
+            scale = grad / ctx.count if ctx.reduction == "mean" else grad
         if target.ndim == 1:
             grad_logits = p.copy()
-            grad_logits[np.arange(n), target] -= 1 - smoothing
+            grad_logits[np.arange(rows), target] -= 1 - smoothing
             if smoothing:
                 grad_logits -= smoothing / classes
-            return grad_logits * scale, None
+            return grad_logits * scale * keep[:, None], None
         q = target * (1 - smoothing) + smoothing / classes if smoothing else target
         grad_logits = (p * q.sum(axis=1, keepdims=True) - q) * scale
         grad_target = -log_p * (1 - smoothing) * scale if ctx.needs_grad[1] else None
@@ -264,41 +429,55 @@ class CrossEntropy(Function):
 
 
 def cross_entropy(
-    logits: Tensor | np.ndarray, target: Tensor | np.ndarray, reduction: str = "mean", label_smoothing: float = 0.0
+    logits: Tensor | np.ndarray,
+    target: Tensor | np.ndarray,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+    ignore_index: int = -100,
 ) -> Tensor:
-    """Softmax cross-entropy of logits (N, C) against integer class labels (N,) or class
-    probabilities (N, C). `label_smoothing` ε mixes the target with the uniform distribution:
-    q = (1 - ε) q + ε / C."""
-    logits = as_tensor(logits)
-    target = target if isinstance(target, Tensor) else Tensor(np.asarray(target))
+    """Softmax cross-entropy of logits (N, C) or (N, C, d1, ...) against integer class labels
+    (N,) or (N, d1, ...), or against class probabilities of the logits' shape.
+
+    `label_smoothing` ε mixes the target with the uniform distribution: q = (1 - ε) q + ε / C.
+    Labels equal to `ignore_index` add no loss and no gradient, and 'mean' divides by the
+    number of the other labels (nan when there are none), as in PyTorch."""
+    logits, target = as_tensor(logits), _as_target(target)
     _check_reduction("cross_entropy", reduction)
     if not 0 <= label_smoothing <= 1:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
-    if logits.ndim != 2:
-        raise ValueError(f"cross_entropy: logits must have shape (batch, classes), got {logits.shape}")
-    n, classes = logits.shape
-    if target.ndim == 1:
-        if target.dtype.kind not in "iu":
-            raise TypeError(
-                f"cross_entropy: class labels must be integers, got dtype {target.dtype}; "
-                f"for class probabilities pass a float array of shape {logits.shape}"
-            )
-        if target.shape[0] != n:
-            raise ValueError(
-                f"cross_entropy: batch size mismatch: logits have {n} rows but target has {target.shape[0]} labels"
-            )
-        if n and (target.data.min() < 0 or target.data.max() >= classes):
-            bad = target.data[(target.data < 0) | (target.data >= classes)][0]
-            raise IndexError(
-                f"cross_entropy: label {bad} is out of range for {classes} classes "
-                f"(labels must be in [0, {classes - 1}])"
-            )
-    elif target.shape != logits.shape or target.dtype.kind != "f":
+    _check_class_scores("cross_entropy", "logits", logits)
+    if target.ndim == logits.ndim - 1:
+        hint = f"; for class probabilities pass a float array of shape {logits.shape}"
+        target = _class_labels("cross_entropy", "logits", logits, target, ignore_index, hint)
+    elif target.shape == logits.shape and target.dtype.kind == "f":
+        target = _classes_last(target)
+    else:
         raise ValueError(
-            f"cross_entropy: target must be integer labels of shape ({n},) or float probabilities of shape "
-            f"{logits.shape}, got {target.dtype} of shape {target.shape}"
+            f"cross_entropy: target must be integer labels of shape {_label_shape(logits)} or float probabilities "
+            f"of shape {logits.shape}, got {target.dtype} of shape {target.shape}"
         )
-    return CrossEntropy.apply(logits, target, reduction=reduction, label_smoothing=label_smoothing)
+    loss = CrossEntropy.apply(
+        _classes_last(logits), target, reduction=reduction, label_smoothing=label_smoothing, ignore_index=ignore_index
+    )
+    return loss.reshape(_label_shape(logits)) if reduction == "none" and logits.ndim > 2 else loss
+
+
+def nll_loss(
+    log_probs: Tensor | np.ndarray, target: Tensor | np.ndarray, ignore_index: int = -100, reduction: str = "mean"
+) -> Tensor:
+    """The negative log-likelihood -log_probs[n, target[n]] of integer class labels: log
+    probabilities (N, C) with labels (N,), or (N, C, d1, ...) with labels (N, d1, ...);
+    nll_loss(log_softmax(z, dim=1), t) is cross_entropy(z, t). Labels equal to `ignore_index`
+    add no loss, and 'mean' divides by the number of the others (nan when there are none), as in PyTorch."""
+    log_probs, target = as_tensor(log_probs), _as_target(target)
+    _check_reduction("nll_loss", reduction)
+    _check_class_scores("nll_loss", "log_probs", log_probs)
+    labels = _class_labels("nll_loss", "log_probs", log_probs, target, ignore_index)
+    keep = labels != ignore_index
+    losses = -(_classes_last(log_probs)[np.arange(labels.size), np.where(keep, labels, 0)] * keep)
+    if reduction == "none":
+        return losses.reshape(target.shape)
+    return losses.sum() / int(keep.sum()) if reduction == "mean" else losses.sum()
 
 
 def mse_loss(input: Tensor | np.ndarray, target: Tensor | np.ndarray, reduction: str = "mean") -> Tensor:
@@ -356,3 +535,62 @@ def binary_cross_entropy_with_logits(
     _check_reduction("binary_cross_entropy_with_logits", reduction)
     _check_same_shape("binary_cross_entropy_with_logits", logits, target)
     return _reduce(BinaryCrossEntropyWithLogits.apply(logits, target), reduction)
+
+
+class BinaryCrossEntropy(Function):
+    """loss = -[t log x + (1 - t) log(1 - x)] for probabilities x, each log clamped at -100 as in
+    PyTorch, so x = 0 or 1 gives a finite loss. dloss/dx = (x - t) / max(x (1 - x), 1e-12),
+    PyTorch's form, finite at 0 and 1; dloss/dt = log(1 - x) - log x, with the clamped logs."""
+
+    @staticmethod
+    def forward(ctx: Context, x, t):
+        with np.errstate(divide="ignore"):  # log 0 = -inf, clamped to -100
+            log_x, log_1mx = np.maximum(np.log(x), -100), np.maximum(np.log1p(-x), -100)
+        ctx.save_for_backward(x, t, log_x, log_1mx)
+        return -(t * log_x + (1 - t) * log_1mx)
+
+    @staticmethod
+    def backward(ctx: Context, grad):
+        x, t, log_x, log_1mx = ctx.saved
+        grad_x = grad * (x - t) / np.maximum(x * (1 - x), 1e-12)
+        return grad_x, (grad * (log_1mx - log_x) if ctx.needs_grad[1] else None)
+
+
+def binary_cross_entropy(input: Tensor | np.ndarray, target: Tensor | np.ndarray, reduction: str = "mean") -> Tensor:
+    """Binary cross-entropy -[t log x + (1 - t) log(1 - x)] of probabilities x in [0, 1] (a
+    sigmoid's output) and targets t in [0, 1], each log clamped at -100 as in PyTorch. From
+    logits, binary_cross_entropy_with_logits is faster and more accurate."""
+    input, target = as_tensor(input), as_tensor(target)
+    _check_reduction("binary_cross_entropy", reduction)
+    _check_same_shape("binary_cross_entropy", input, target)
+    outside = ~((input.data >= 0) & (input.data <= 1))
+    if outside.any():
+        raise ValueError(
+            f"binary_cross_entropy: input must be probabilities in [0, 1], got {input.data[outside][0]}; "
+            "for logits use binary_cross_entropy_with_logits"
+        )
+    return _reduce(BinaryCrossEntropy.apply(input, target), reduction)
+
+
+KL_DIV_REDUCTIONS = (*REDUCTIONS, "batchmean")
+
+
+def kl_div(
+    input: Tensor | np.ndarray, target: Tensor | np.ndarray, reduction: str = "mean", log_target: bool = False
+) -> Tensor:
+    """The pointwise Kullback-Leibler divergence of the distribution q in `target` from the one
+    whose log probabilities are `input`: q (log q - input), 0 where q = 0; with log_target=True,
+    `target` holds log q and the loss is e^target (target - input).
+
+    'mean' averages over all elements, as in PyTorch; the mathematical KL divergence, summed
+    over each sample's distribution and averaged over the batch, is reduction='batchmean'."""
+    input, target = as_tensor(input), as_tensor(target)
+    _check_reduction("kl_div", reduction, KL_DIV_REDUCTIONS)
+    _check_same_shape("kl_div", input, target)
+    if log_target:
+        loss = target.exp() * (target - input)
+    else:
+        loss = target * (where(target.data != 0, target, 1).log() - input)  # log 1 = 0 where q = 0
+    if reduction == "batchmean":
+        return loss.sum() / (input.shape[0] if input.ndim else 1)
+    return _reduce(loss, reduction)

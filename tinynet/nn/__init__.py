@@ -1,43 +1,63 @@
 """Layers, losses and the Module base class."""
 
 from tinynet.nn import init
-from tinynet.nn.activation import GELU, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+from tinynet.nn.activation import ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Softplus, Tanh
 from tinynet.nn.container import Flatten, Identity, ModuleDict, ModuleList, Sequential
-from tinynet.nn.conv import Conv2d
+from tinynet.nn.conv import Conv2d, ConvTranspose2d
 from tinynet.nn.dropout import Dropout
+from tinynet.nn.embedding import Embedding
 from tinynet.nn.linear import Linear
-from tinynet.nn.loss import BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, MSELoss
+from tinynet.nn.loss import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HuberLoss,
+    KLDivLoss,
+    L1Loss,
+    MSELoss,
+    NLLLoss,
+)
 from tinynet.nn.module import Module
-from tinynet.nn.normalization import BatchNorm1d, BatchNorm2d
+from tinynet.nn.normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from tinynet.nn.parameter import Parameter
 from tinynet.nn.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 
 __all__ = [
+    "ELU",
     "GELU",
     "AdaptiveAvgPool2d",
     "AvgPool2d",
+    "BCELoss",
     "BCEWithLogitsLoss",
     "BatchNorm1d",
     "BatchNorm2d",
     "Conv2d",
+    "ConvTranspose2d",
     "CrossEntropyLoss",
     "Dropout",
+    "Embedding",
     "Flatten",
     "HuberLoss",
     "Identity",
+    "KLDivLoss",
     "L1Loss",
+    "LayerNorm",
     "LeakyReLU",
     "Linear",
+    "LogSoftmax",
     "MSELoss",
     "MaxPool2d",
     "Module",
     "ModuleDict",
     "ModuleList",
+    "NLLLoss",
     "Parameter",
     "ReLU",
     "Sequential",
+    "SiLU",
     "Sigmoid",
     "Softmax",
+    "Softplus",
     "Tanh",
     "init",
 ]

@@ -1,4 +1,5 @@
-"""Conv2d: 2-D convolution on NCHW data (see tinynet.convolution for the im2col method)."""
+"""Conv2d and ConvTranspose2d: 2-D convolutions on NCHW data (see tinynet.convolution for the
+im2col method)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import math
 import numpy as np
 
 from tinynet import functional as F
-from tinynet.convolution import pair
+from tinynet.convolution import check_output_padding, pair
 from tinynet.dtype import get_default_dtype
 from tinynet.nn import init
 from tinynet.nn.module import Module
@@ -15,33 +16,66 @@ from tinynet.nn.parameter import Parameter
 from tinynet.tensor import Tensor
 
 
-class Conv2d(Module):
+class _ConvNd(Module):
+    """What Conv2d and ConvTranspose2d share: the settings, the weight, (out_channels, in_channels,
+    kh, kw) or transposed (in_channels, out_channels, kh, kw), the bias (out_channels,),
+    PyTorch's initialization and the repr."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size,
+        stride,
+        padding,
+        dilation,
+        bias: bool,
+        transposed: bool = False,
+        output_padding=0,
+    ):
+        super().__init__()
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size = pair(kernel_size, "kernel_size")
+        self.stride, self.padding, self.dilation, self.output_padding = (
+            pair(stride, "stride"),
+            pair(padding, "padding"),
+            pair(dilation, "dilation"),
+            pair(output_padding, "output_padding"),
+        )
+        channels = (in_channels, out_channels) if transposed else (out_channels, in_channels)
+        dtype = get_default_dtype()
+        self.weight = Parameter(np.empty((*channels, *self.kernel_size), dtype=dtype))
+        self.bias = Parameter(np.empty(out_channels, dtype=dtype)) if bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Draw the weight and bias anew, as PyTorch initializes this layer: both uniform in
+        ±1/sqrt(fan_in), fan_in = weight.shape[1] · kh · kw (kaiming_uniform_ with a = sqrt(5))."""
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in, _ = init.calculate_fan_in_and_fan_out(self.weight.shape)
+            bound = 1 / math.sqrt(fan_in) if fan_in else 0.0
+            init.uniform_(self.bias, -bound, bound)
+
+    def extra_repr(self) -> str:
+        text = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        if self.padding != (0, 0):
+            text += f", padding={self.padding}"
+        if self.dilation != (1, 1):
+            text += f", dilation={self.dilation}"
+        if self.output_padding != (0, 0):
+            text += f", output_padding={self.output_padding}"
+        return text + ("" if self.bias is not None else ", bias=False")
+
+
+class Conv2d(_ConvNd):
     """Weight (out_channels, in_channels, kh, kw), bias (out_channels,), both initialized as
     PyTorch does: uniform in ±1/sqrt(in_channels · kh · kw)."""
 
     def __init__(
         self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1, bias: bool = True
     ):
-        super().__init__()
-        self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size = pair(kernel_size, "kernel_size")
-        self.stride, self.padding, self.dilation = (
-            pair(stride, "stride"),
-            pair(padding, "padding"),
-            pair(dilation, "dilation"),
-        )
-        dtype = get_default_dtype()
-        self.weight = Parameter(np.empty((out_channels, in_channels, *self.kernel_size), dtype=dtype))
-        self.bias = Parameter(np.empty(out_channels, dtype=dtype)) if bias else None
-        self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        """Draw the weight and bias anew, as PyTorch initializes this layer."""
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init.calculate_fan_in_and_fan_out(self.weight.shape)
-            bound = 1 / math.sqrt(fan_in) if fan_in else 0.0
-            init.uniform_(self.bias, -bound, bound)
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, bias)
 
     def forward(self, x: Tensor) -> Tensor:
         if x.ndim == 4 and x.shape[1] != self.in_channels:
@@ -51,10 +85,44 @@ class Conv2d(Module):
             )
         return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation)
 
-    def extra_repr(self) -> str:
-        text = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
-        if self.padding != (0, 0):
-            text += f", padding={self.padding}"
-        if self.dilation != (1, 1):
-            text += f", dilation={self.dilation}"
-        return text + ("" if self.bias is not None else ", bias=False")
+
+class ConvTranspose2d(_ConvNd):
+    """The transposed convolution (see F.conv_transpose2d): it upsamples, e.g. with stride 2 a
+    7x7 input to 14x14 (kernel 4, padding 1, or kernel 3, padding 1, output_padding 1).
+
+    Weight (in_channels, out_channels, kh, kw), PyTorch's layout, and bias (out_channels,), both
+    initialized as PyTorch does: uniform in ±1/sqrt(out_channels · kh · kw), so a PyTorch state
+    dict loads unchanged."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size,
+        stride=1,
+        padding=0,
+        output_padding=0,
+        dilation=1,
+        bias: bool = True,
+    ):
+        super().__init__(
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            bias,
+            transposed=True,
+            output_padding=output_padding,
+        )
+        check_output_padding(type(self).__name__, self.output_padding, self.stride, self.dilation)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.ndim != 4 or x.shape[1] != self.in_channels:
+            raise ValueError(
+                f"{self!r}: expected an input of shape (batch, {self.in_channels}, height, width), got shape {x.shape}"
+            )
+        return F.conv_transpose2d(
+            x, self.weight, self.bias, self.stride, self.padding, self.output_padding, self.dilation
+        )

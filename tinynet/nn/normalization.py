@@ -1,4 +1,4 @@
-"""Batch normalization layers."""
+"""Normalization layers: BatchNorm1d, BatchNorm2d (over the batch) and LayerNorm (over each sample)."""
 
 from __future__ import annotations
 
@@ -56,3 +56,33 @@ class BatchNorm2d(_BatchNorm):
     """Batch normalization of (N, C, H, W) inputs, per channel over batch, height and width."""
 
     input_ndims = (4,)
+
+
+class LayerNorm(Module):
+    """Normalizes each sample over its last dimensions, those of `normalized_shape` (an int for
+    the last one); see `F.layer_norm` for the math. With elementwise_affine, a weight (ones)
+    and, unless bias=False, a bias (zeros) of shape normalized_shape scale and shift the result,
+    as PyTorch's."""
+
+    def __init__(
+        self,
+        normalized_shape: int | tuple[int, ...],
+        eps: float = 1e-5,
+        elementwise_affine: bool = True,
+        bias: bool = True,
+    ):
+        super().__init__()
+        shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+        self.normalized_shape, self.eps, self.elementwise_affine = shape, eps, elementwise_affine
+        dtype = get_default_dtype()
+        self.weight = Parameter(np.ones(shape, dtype=dtype)) if elementwise_affine else None
+        self.bias = Parameter(np.zeros(shape, dtype=dtype)) if elementwise_affine and bias else None
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
+            f"bias={self.bias is not None}"
+        )
