@@ -14,9 +14,14 @@
     y = Cube.apply(t)          # t: a Tensor (or anything Tensor() accepts)
 
 `forward` works on numpy arrays, one per Tensor given to `apply` (keyword arguments pass
-through unchanged); `backward` gets the gradient of the output and returns one gradient per
-input, in order (None for an input that needs none). `ctx.needs_grad[i]` says whether input i
-needs one, so an expensive gradient can be skipped.
+through unchanged, and so does an input given as None, such as a missing bias); `backward`
+gets the gradient of the output and returns one gradient per input, in order (None for an
+input that needs none). `ctx.needs_grad[i]` says whether input i needs one, so an expensive
+gradient can be skipped.
+
+An op with several results returns them as a tuple from `forward`; `apply` then returns a
+tuple of Tensors, and `backward(ctx, *grads)` gets one gradient per result (zeros for a
+result that the loss does not use), so it runs once however many results are used.
 """
 
 from __future__ import annotations
@@ -49,18 +54,47 @@ class Function:
         raise NotImplementedError("a Function subclass must define backward(ctx, grad)")
 
     @classmethod
-    def apply(cls, *inputs, **options) -> Tensor:
+    def apply(cls, *inputs, **options) -> Tensor | tuple[Tensor, ...]:
         """Run `forward` on the inputs' arrays and record `backward` in the graph."""
-        tensors = tuple([as_tensor(x) for x in inputs])
+        tensors = tuple([None if x is None else as_tensor(x) for x in inputs])
         ctx = Context()
-        ctx.needs_grad = tuple([t.requires_grad for t in tensors])
-        out = cls.forward(ctx, *(t.data for t in tensors), **options)
+        ctx.needs_grad = tuple([t is not None and t.requires_grad for t in tensors])
+        out = cls.forward(ctx, *(None if t is None else t.data for t in tensors), **options)
+        parents = tuple([t for t in tensors if t is not None])
 
-        def backward(grad):
-            grads = cls.backward(ctx, grad)
-            grads = grads if isinstance(grads, tuple) else (grads,)
-            if len(grads) != len(tensors):
-                raise ValueError(f"{cls.__name__}.backward returned {len(grads)} gradients for {len(tensors)} inputs")
-            return grads
+        def backward(*grads):
+            input_grads = cls.backward(ctx, *grads)
+            input_grads = input_grads if isinstance(input_grads, tuple) else (input_grads,)
+            if len(input_grads) != len(tensors):
+                raise ValueError(
+                    f"{cls.__name__}.backward returned {len(input_grads)} gradients for {len(tensors)} inputs"
+                )
+            return tuple([g for t, g in zip(tensors, input_grads) if t is not None])
 
-        return Tensor._make(out, tensors, backward, cls.__name__)
+        if not isinstance(out, tuple):
+            return Tensor._make(out, parents, backward, cls.__name__)
+        return _several_results(out, parents, backward, cls.__name__)
+
+
+def _several_results(results: tuple, parents: tuple[Tensor, ...], backward, op: str) -> tuple[Tensor, ...]:
+    """Tensors for the results of one op. The graph has one node per Tensor, so the op itself
+    is a hidden node (of no size) between the inputs and the results: each result's backward
+    only files its gradient, and the hidden node, which the backward pass reaches after every
+    result, calls the op's backward once with all of them."""
+    filed: list = [None] * len(results)
+
+    def backward_of_op(_):
+        grads = [np.zeros_like(r) if g is None else g for r, g in zip(results, filed)]
+        filed[:] = [None] * len(results)
+        return backward(*grads)
+
+    op_node = Tensor._make(np.empty(0, dtype=results[0].dtype), parents, backward_of_op, op)
+
+    def result(i: int) -> Tensor:
+        def file_gradient(g):
+            filed[i] = g
+            return (op_node.data,)
+
+        return Tensor._make(results[i], (op_node,), file_gradient, f"{op}[{i}]")
+
+    return tuple([result(i) for i in range(len(results))])
