@@ -3,11 +3,14 @@
     python benchmarks/mnist_mlp.py            # 5 timed epochs each, alternating
     python benchmarks/mnist_mlp.py --quick    # 2 timed epochs each
     python benchmarks/mnist_mlp.py --model cnn --epochs 1
+    python benchmarks/mnist_mlp.py --model lstm --epochs 3
 
 Reference workload (mlp): 784-256-128-10 ReLU MLP, softmax cross-entropy, Adam(lr=1e-3),
 batch 128, shuffled, float32, one epoch of 60,000 samples; only the training loop is timed
 (data already in memory). The cnn workload is conv3x3(1->16, pad 1)-ReLU-maxpool2,
 conv3x3(16->32, pad 1)-ReLU-maxpool2, Linear(1568, 128)-ReLU, Linear(128, 10), same settings.
+The lstm workload is sequential MNIST: each image as 28 rows of 28 pixels,
+LSTM(28, 128, batch_first=True), Linear(128, 10) on the last hidden state, same settings.
 
 Each framework runs in its own child process, so that its peak resident memory is its own
 and only tinynet's process keeps freed memory (tinynet.memory, as the examples do); the parent
@@ -44,7 +47,7 @@ def save_data(model: str, path: Path) -> None:
     from tinynet.data import load_mnist
 
     x_train, y_train, x_test, y_test = load_mnist()
-    shape = (-1, 784) if model == "mlp" else (-1, 1, 28, 28)
+    shape = {"mlp": (-1, 784), "cnn": (-1, 1, 28, 28), "lstm": (-1, 28, 28)}[model]
     np.savez(path, x_train=x_train.reshape(shape), y_train=y_train, x_test=x_test.reshape(shape), y_test=y_test)
 
 
@@ -62,11 +65,12 @@ def tinynet_runner(model: str, x_train, y_train, x_test, y_test):
     sys.path.insert(0, str(ROOT / "examples"))
     import mnist_training
     from mnist_cnn import make_model as make_cnn
+    from mnist_lstm import RowReader
     from mnist_mlp import make_model as make_mlp
 
     tn.memory.keep_freed_memory()  # as the examples do
     tn.manual_seed(SEED)
-    net = make_mlp() if model == "mlp" else make_cnn()
+    net = {"mlp": make_mlp, "cnn": make_cnn, "lstm": RowReader}[model]()
     opt = optim.Adam(lr=LR)
     loader = DataLoader(TensorDataset(x_train, y_train), batch_size=BATCH, shuffle=True, seed=SEED)
 
@@ -91,6 +95,18 @@ def torch_runner(model: str, x_train, y_train, x_test, y_test):
     tnn = torch.nn
     if model == "mlp":
         net = tnn.Sequential(tnn.Linear(784, 256), tnn.ReLU(), tnn.Linear(256, 128), tnn.ReLU(), tnn.Linear(128, 10))
+    elif model == "lstm":
+
+        class RowReader(tnn.Module):
+            def __init__(self):
+                super().__init__()
+                self.rnn, self.classifier = tnn.LSTM(28, 128, batch_first=True), tnn.Linear(128, 10)
+
+            def forward(self, images):
+                _, (h_n, _) = self.rnn(images)
+                return self.classifier(h_n[-1])
+
+        net = RowReader()
     else:
         net = tnn.Sequential(
             tnn.Conv2d(1, 16, 3, padding=1),
@@ -187,7 +203,7 @@ def start_workers(model: str, data_path: Path) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", choices=["mlp", "cnn"], default="mlp")
+    parser.add_argument("--model", choices=["mlp", "cnn", "lstm"], default="mlp")
     parser.add_argument("--epochs", type=int, default=5, help="timed epochs per framework")
     parser.add_argument("--warmup", type=int, default=1, help="untimed epochs first")
     parser.add_argument("--quick", action="store_true", help="2 timed epochs, no warm-up")
@@ -225,7 +241,7 @@ def main() -> None:
         median = statistics.median(times[name])
         accuracy, peak = results[name]
         print(f"{name:10s} {median:9.3f} {median / base:10.2f}x {peak:7.0f} MiB {accuracy:9.4f}")
-    for name, target in (("pytorch", 0.85 if args.model == "mlp" else 1.0), ("numpy", 1.15)):
+    for name, target in (("pytorch", {"mlp": 0.85, "cnn": 1.0, "lstm": 1.5}[args.model]), ("numpy", 1.15)):
         if name in times:
             ratio = base / statistics.median(times[name])
             print(f"tinynet / {name}: {ratio:.2f} (target <= {target})")

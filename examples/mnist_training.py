@@ -58,8 +58,11 @@ def train_epoch(model, opt, loader, epoch: int, epochs: int, quiet: bool = False
     return total_loss / seen
 
 
-def parse_args(argv, description: str, epochs: int, lr: float, save: str) -> argparse.Namespace:
+def parse_args(argv, description: str, epochs: int, lr: float, save: str, add_flags=None) -> argparse.Namespace:
+    """The flags every MNIST example shares; `add_flags(parser)` adds an example's own."""
     parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    if add_flags:
+        add_flags(parser)
     parser.add_argument("--epochs", type=int, default=epochs)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--lr", type=float, default=lr)

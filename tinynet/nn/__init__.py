@@ -21,10 +21,14 @@ from tinynet.nn.module import Module
 from tinynet.nn.normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from tinynet.nn.parameter import Parameter
 from tinynet.nn.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
+from tinynet.nn.recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell
 
 __all__ = [
     "ELU",
     "GELU",
+    "GRU",
+    "LSTM",
+    "RNN",
     "AdaptiveAvgPool2d",
     "AvgPool2d",
     "BCELoss",
@@ -37,10 +41,12 @@ __all__ = [
     "Dropout",
     "Embedding",
     "Flatten",
+    "GRUCell",
     "HuberLoss",
     "Identity",
     "KLDivLoss",
     "L1Loss",
+    "LSTMCell",
     "LayerNorm",
     "LeakyReLU",
     "Linear",
@@ -52,6 +58,8 @@ __all__ = [
     "ModuleList",
     "NLLLoss",
     "Parameter",
+    "RNNBase",
+    "RNNCell",
     "ReLU",
     "Sequential",
     "SiLU",
