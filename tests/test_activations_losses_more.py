@@ -406,3 +406,26 @@ def test_bad_input_error_names_what_was_wrong(name):
 def test_batchmean_is_accepted_by_kl_div():
     assert F.kl_div(X_2x3, X_2x3.exp(), reduction="batchmean").item() == 0
     assert nn.KLDivLoss(reduction="batchmean").reduction == "batchmean"
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("target", ["label", "probabilities"])
+def test_one_prediction_without_a_batch_matches_torch(reduction, target):
+    torch = pytest.importorskip("torch")
+    logits = np.array([1.0, 2.0, 3.0])
+    label_or_probs = np.array(2) if target == "label" else np.array([0.2, 0.3, 0.5])
+    ours = tn.Tensor(logits.copy(), requires_grad=True)
+    theirs = torch.tensor(logits, requires_grad=True)
+    loss = F.cross_entropy(ours, label_or_probs, reduction=reduction, label_smoothing=0.1)
+    expected = torch.nn.functional.cross_entropy(
+        theirs, torch.tensor(label_or_probs), reduction=reduction, label_smoothing=0.1
+    )
+    loss.backward()
+    expected.backward()
+    assert loss.shape == tuple(expected.shape) == ()
+    np.testing.assert_allclose(loss.data, expected.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(ours.grad, theirs.grad.numpy(), rtol=1e-12)
+    if target == "label":
+        log_probs = np.log(np.array([0.2, 0.3, 0.5]))
+        torch_nll = torch.nn.functional.nll_loss(torch.tensor(log_probs), torch.tensor(1), reduction=reduction)
+        assert F.nll_loss(log_probs, np.array(1), reduction=reduction).item() == pytest.approx(torch_nll.item())

@@ -171,7 +171,8 @@ def test_dropout_between_layers_matches_torch_in_eval_and_applies_in_training(fl
     tn.manual_seed(0)
     first = ours(x)[0].data
     assert not np.allclose(first, ours(x)[0].data)  # a new mask each call
-    one_layer = nn.LSTM(4, 3, dropout=0.5)
+    with pytest.warns(UserWarning, match="num_layers=1 has none: it does nothing"):
+        one_layer = nn.LSTM(4, 3, dropout=0.5)
     assert np.array_equal(one_layer(x)[0].data, one_layer(x)[0].data)  # no layer after the last: no dropout
 
 
@@ -268,11 +269,23 @@ def test_a_model_with_an_lstm_trains(rng):
          r"LSTMCell\(4, 3\): expected input of shape \(batch, input_size\) with input_size=4.*got shape \(2, 5\)"),
         (lambda: nn.GRUCell(4, 3), np.zeros((2, 4)), np.zeros((3, 3)), ValueError,
          r"expected h0 of shape \(2, 3\), got \(3, 3\)"),
+        (lambda: nn.GRU(4, 3), np.zeros((3, 2, 4)), (np.zeros((1, 2, 3)),), TypeError,
+         r"GRU\(4, 3\): the initial state is one array \(h0\), got a tuple"),
+        (lambda: nn.GRU(4, 3), np.zeros((3, 2, 4), dtype=np.float32), np.zeros((1, 2, 3)), TypeError,
+         r"h0 has dtype float64, the input float32; make them match"),
     ],
 )
 def test_bad_input_is_named(make, x, hx, error, message):
     with pytest.raises(error, match=message):
         make()(x, hx)
+
+
+def test_lstm_state_may_be_a_list_and_repr_shows_the_nonlinearity(rng):
+    lstm = nn.LSTM(4, 3)
+    x, h0, c0 = (rng.standard_normal(shape).astype(np.float32) for shape in [(5, 2, 4), (1, 2, 3), (1, 2, 3)])
+    np.testing.assert_array_equal(lstm(x, [h0, c0])[0].data, lstm(x, (h0, c0))[0].data)
+    assert repr(nn.RNN(3, 4, 2, "relu")) == "RNN(3, 4, num_layers=2, nonlinearity='relu')"
+    assert repr(nn.RNNCell(3, 4, nonlinearity="relu")) == "RNNCell(3, 4, nonlinearity='relu')"
 
 
 def test_bad_arguments_are_named():

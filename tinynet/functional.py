@@ -332,6 +332,13 @@ def _label_shape(input: Tensor) -> tuple[int, ...]:
     return input.shape[:1] + input.shape[2:]
 
 
+def _one_prediction(loss_fn, scores: Tensor, target: Tensor, reduction: str, **options) -> Tensor:
+    """The loss of one prediction without a batch, as PyTorch allows: class scores (C,) with a
+    label () or probabilities (C,), computed as a batch of one."""
+    loss = loss_fn(scores.reshape(1, -1), target.reshape(1, *target.shape), reduction=reduction, **options)
+    return loss.reshape(()) if reduction == "none" else loss
+
+
 def _classes_last(x: Tensor) -> Tensor:
     """(N, C, d1, ...) -> (N * d1 * ..., C): one row of class scores per prediction; (N, C) stays."""
     if x.ndim == 2:
@@ -436,12 +443,16 @@ def cross_entropy(
     ignore_index: int = -100,
 ) -> Tensor:
     """Softmax cross-entropy of logits (N, C) or (N, C, d1, ...) against integer class labels
-    (N,) or (N, d1, ...), or against class probabilities of the logits' shape.
+    (N,) or (N, d1, ...), or against class probabilities of the logits' shape; logits (C,)
+    without a batch take one label (a 0-d array or int) or probabilities (C,).
 
     `label_smoothing` ε mixes the target with the uniform distribution: q = (1 - ε) q + ε / C.
     Labels equal to `ignore_index` add no loss and no gradient, and 'mean' divides by the
     number of the other labels (nan when there are none), as in PyTorch."""
     logits, target = as_tensor(logits), _as_target(target)
+    if logits.ndim == 1:
+        options = {"label_smoothing": label_smoothing, "ignore_index": ignore_index}
+        return _one_prediction(cross_entropy, logits, target, reduction, **options)
     _check_reduction("cross_entropy", reduction)
     if not 0 <= label_smoothing <= 1:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
@@ -470,6 +481,8 @@ def nll_loss(
     nll_loss(log_softmax(z, dim=1), t) is cross_entropy(z, t). Labels equal to `ignore_index`
     add no loss, and 'mean' divides by the number of the others (nan when there are none), as in PyTorch."""
     log_probs, target = as_tensor(log_probs), _as_target(target)
+    if log_probs.ndim == 1:
+        return _one_prediction(nll_loss, log_probs, target, reduction, ignore_index=ignore_index)
     _check_reduction("nll_loss", reduction)
     _check_class_scores("nll_loss", "log_probs", log_probs)
     labels = _class_labels("nll_loss", "log_probs", log_probs, target, ignore_index)

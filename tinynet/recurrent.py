@@ -20,7 +20,8 @@ reaching h[t] is what the output at t received plus what step t+1 sent back, and
 
 A cell is any class with `num_gates`, `forward(gates_x, gates_h, state) -> (state, saved)` and
 `backward(saved, d_state) -> (d_gates_x, d_gates_h, d_state_direct)`; states are tuples of
-(batch, hidden) arrays, h first. docs/sequence.md derives each backward.
+(batch, hidden) arrays, h first, named by the cell's `state_names` when there is more than h
+(the LSTM's: ("h0", "c0")). docs/sequence.md derives each backward.
 """
 
 from __future__ import annotations
@@ -97,6 +98,7 @@ class LSTMCell:
     """
 
     num_gates = 4
+    state_names = ("h0", "c0")
 
     @staticmethod
     def forward(gates_x: np.ndarray, gates_h: np.ndarray, state: tuple) -> tuple[tuple, tuple]:

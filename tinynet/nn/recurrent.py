@@ -8,6 +8,7 @@ PyTorch's order), so a PyTorch state dict loads unchanged. The math is in tinyne
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
@@ -31,12 +32,20 @@ def _rnn_cell(nonlinearity: str) -> type:
     return recurrent.TanhCell if nonlinearity == "tanh" else recurrent.ReLUCell
 
 
+def _with_nonlinearity(text: str, nonlinearity: str) -> str:
+    return text if nonlinearity == "tanh" else f"{text}, nonlinearity={nonlinearity!r}"
+
+
 class _Recurrent(Module):
     """What the layers and the cells share: the parameters of one (layer, direction) and the
-    checks on inputs and states. Subclasses set `cell` and `state_names`."""
+    checks on inputs and states. Subclasses set `cell`."""
 
     cell: type | None = None
-    state_names: tuple[str, ...] = ("h0",)
+
+    @property
+    def state_names(self) -> tuple[str, ...]:
+        """The names of the parts of the state: the cell's `state_names`, ("h0",) if it has none."""
+        return getattr(self.cell, "state_names", ("h0",))
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool) -> None:
         super().__init__()
@@ -84,14 +93,19 @@ class _Recurrent(Module):
         -2): zeros when hx is None; without a batch (unbatched input) hx lacks that axis."""
         if hx is None:
             return tuple(Tensor(np.zeros(shape, dtype=dtype)) for _ in self.state_names)
+        names = ", ".join(self.state_names)
+        if len(self.state_names) == 1 and isinstance(hx, (tuple, list)):
+            raise TypeError(f"{self!r}: the initial state is one array ({names}), got a {type(hx).__name__}")
         parts = hx if len(self.state_names) > 1 else (hx,)
-        if not isinstance(parts, tuple) or len(parts) != len(self.state_names):
-            raise TypeError(f"{self!r}: the initial state must be a tuple ({', '.join(self.state_names)})")
+        if not isinstance(parts, (tuple, list)) or len(parts) != len(self.state_names):
+            raise TypeError(f"{self!r}: the initial state must be a tuple ({names})")
         expected = shape if batched else shape[:-2] + shape[-1:]
         parts = tuple(as_tensor(p) for p in parts)
         for name, part in zip(self.state_names, parts):
             if part.shape != expected:
                 raise ValueError(f"{self!r}: expected {name} of shape {expected}, got {part.shape}")
+            if part.dtype != dtype:
+                raise TypeError(f"{self!r}: {name} has dtype {part.dtype}, the input {dtype}; make them match")
         return parts if batched else tuple(p.reshape(shape) for p in parts)
 
 
@@ -99,8 +113,7 @@ class RNNBase(_Recurrent):
     """A stack of `num_layers` recurrent layers over whole sequences, any cell: RNN, LSTM and
     GRU are its subclasses. Subclass it and set `cell` (a class with `num_gates`, `forward`
     and `backward`, see tinynet.recurrent) to get a layer of your own cell, with layers,
-    directions, batch_first and dropout; set `state_names` too if its state is more than h
-    (an LSTM's is ("h0", "c0")). docs/sequence.md shows one."""
+    directions, batch_first and dropout. docs/sequence.md shows one."""
 
     def __init__(
         self,
@@ -116,6 +129,11 @@ class RNNBase(_Recurrent):
         _check_size("num_layers", num_layers)
         if not 0 <= dropout < 1:
             raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
+        if dropout and num_layers == 1:
+            warnings.warn(
+                f"dropout={dropout} acts between recurrent layers, and num_layers=1 has none: it does nothing",
+                stacklevel=2,
+            )
         self.num_layers, self.batch_first, self.dropout = num_layers, batch_first, dropout
         self.bidirectional = bidirectional
         self.directions = ("", "_reverse") if bidirectional else ("",)
@@ -195,13 +213,15 @@ class RNN(RNNBase):
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional)
         self.cell, self.nonlinearity = cell, nonlinearity
 
+    def extra_repr(self) -> str:
+        return _with_nonlinearity(super().extra_repr(), self.nonlinearity)
+
 
 class LSTM(RNNBase):
     """Long short-term memory (see tinynet.recurrent.LSTMCell for the equations). The state
     is a pair: `lstm(x, (h0, c0))` returns `(output, (h_n, c_n))`."""
 
     cell = recurrent.LSTMCell
-    state_names = ("h0", "c0")
 
 
 class GRU(RNNBase):
@@ -247,12 +267,14 @@ class RNNCell(_CellBase):
         super().__init__(input_size, hidden_size, bias)
         self.cell, self.nonlinearity = cell, nonlinearity
 
+    def extra_repr(self) -> str:
+        return _with_nonlinearity(super().extra_repr(), self.nonlinearity)
+
 
 class LSTMCell(_CellBase):
     """One LSTM step: `cell(x, (h, c))` returns `(h', c')`."""
 
     cell = recurrent.LSTMCell
-    state_names = ("h0", "c0")
 
 
 class GRUCell(_CellBase):
