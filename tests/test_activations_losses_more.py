@@ -346,10 +346,16 @@ BAD_INPUT = {
         TypeError,
         "nll_loss: class labels must be integers, got dtype float64",
     ),
-    "nll_1d_scores": (
-        lambda: F.nll_loss(tn.Tensor(np.zeros(3)), np.array(0)),
+    "nll_0d_scores": (
+        lambda: F.nll_loss(tn.Tensor(np.zeros(())), np.array(0)),
         ValueError,
-        r"nll_loss: log_probs must have shape \(batch, classes\) or \(batch, classes, d1, ...\), got \(3,\)",
+        r"nll_loss: log_probs must have shape \(batch, classes\), \(batch, classes, d1, ...\) or \(classes,\), "
+        r"got \(\)",
+    ),
+    "nll_1d_scores_with_a_batch_of_labels": (
+        lambda: F.nll_loss(tn.Tensor(np.zeros(3)), np.array([0])),
+        ValueError,
+        r"nll_loss: scores of shape \(3,\) \(one prediction, no batch\) take a label of shape \(\)",
     ),
     "nll_batch_size": (
         lambda: F.nll_loss(X_2x3, np.array([0, 1, 2])),

@@ -299,8 +299,10 @@ def test_cross_entropy_errors():
         F.cross_entropy(logits, np.array([0, 1]))
     with pytest.raises(ValueError, match="reduction must be one of"):
         F.cross_entropy(logits, np.array([0, 1, 2]), reduction="avg")
-    with pytest.raises(ValueError, match=r"logits must have shape \(batch, classes\)"):
+    with pytest.raises(ValueError, match=r"scores of shape \(4,\) \(one prediction, no batch\) take a label of shape"):
         F.cross_entropy(tn.Tensor(np.zeros(4)), np.array([0]))
+    with pytest.raises(ValueError, match=r"logits must have shape \(batch, classes\), .* or \(classes,\), got \(\)"):
+        F.cross_entropy(tn.Tensor(np.zeros(())), np.array(0))
 
 
 def test_regression_loss_shape_mismatch():

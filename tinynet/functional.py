@@ -335,6 +335,12 @@ def _label_shape(input: Tensor) -> tuple[int, ...]:
 def _one_prediction(loss_fn, scores: Tensor, target: Tensor, reduction: str, **options) -> Tensor:
     """The loss of one prediction without a batch, as PyTorch allows: class scores (C,) with a
     label () or probabilities (C,), computed as a batch of one."""
+    is_label = target.ndim == 0 and target.dtype.kind in "iu"
+    if not (is_label or (target.shape == scores.shape and target.dtype.kind == "f")):
+        raise ValueError(
+            f"{loss_fn.__name__}: scores of shape {scores.shape} (one prediction, no batch) take a label of shape () "
+            f"or probabilities of shape {scores.shape}, got {target.dtype} of shape {target.shape}"
+        )
     loss = loss_fn(scores.reshape(1, -1), target.reshape(1, *target.shape), reduction=reduction, **options)
     return loss.reshape(()) if reduction == "none" else loss
 
@@ -349,7 +355,8 @@ def _classes_last(x: Tensor) -> Tensor:
 def _check_class_scores(name: str, what: str, input: Tensor) -> None:
     if input.ndim < 2:
         raise ValueError(
-            f"{name}: {what} must have shape (batch, classes) or (batch, classes, d1, ...), got {input.shape}"
+            f"{name}: {what} must have shape (batch, classes), (batch, classes, d1, ...) or (classes,), "
+            f"got {input.shape}"
         )
 
 
