@@ -2,6 +2,7 @@
 
 from tinynet import functional, memory, nn, optim, viz
 from tinynet import functional as F  # noqa: F401
+from tinynet.anomaly import detect_anomaly
 from tinynet.dtype import get_default_dtype, is_grad_enabled, no_grad, set_default_dtype
 from tinynet.function import Context, Function
 from tinynet.gradcheck import GradcheckError, gradcheck
@@ -17,6 +18,7 @@ __all__ = [
     "Tensor",
     "as_tensor",
     "concatenate",
+    "detect_anomaly",
     "functional",
     "get_default_dtype",
     "gradcheck",

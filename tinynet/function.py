@@ -22,6 +22,11 @@ gradient can be skipped.
 An op with several results returns them as a tuple from `forward`; `apply` then returns a
 tuple of Tensors, and `backward(ctx, *grads)` gets one gradient per result (zeros for a
 result that the loss does not use), so it runs once however many results are used.
+
+An input whose array `forward` gives to `ctx.save_for_backward` (the array itself, not a
+view or a copy) counts as read by the backward: if it is a leaf (your data, a parameter),
+backward() raises when that array has changed in place since the forward pass (see
+`Tensor.backward`). Save an input only when the backward needs it (see `ctx.needs_grad`).
 """
 
 from __future__ import annotations
@@ -72,15 +77,19 @@ class Function:
             return tuple([g for t, g in zip(tensors, input_grads) if t is not None])
 
         if not isinstance(out, tuple):
-            return Tensor._make(out, parents, backward, cls.__name__)
-        return _several_results(out, parents, backward, cls.__name__)
+            return Tensor._make(out, parents, backward, cls.__name__, ctx.saved)
+        return _several_results(out, parents, backward, cls.__name__, ctx.saved)
 
 
-def _several_results(results: tuple, parents: tuple[Tensor, ...], backward, op: str) -> tuple[Tensor, ...]:
+def _several_results(
+    results: tuple, parents: tuple[Tensor, ...], backward, op: str, saved: tuple
+) -> tuple[Tensor, ...]:
     """Tensors for the results of one op. The graph has one node per Tensor, so the op itself
     is a hidden node (of no size) between the inputs and the results: each result's backward
     only files its gradient, and the hidden node, which the backward pass reaches after every
-    result, calls the op's backward once with all of them."""
+    result, calls the op's backward once with all of them. The hidden node holds what the op
+    saved (and the fingerprints of the leaves' arrays among it); backward() frees it with the
+    rest of the graph, so a second backward through any result raises."""
     filed: list = [None] * len(results)
 
     def backward_of_op(_):
@@ -88,7 +97,7 @@ def _several_results(results: tuple, parents: tuple[Tensor, ...], backward, op: 
         filed[:] = [None] * len(results)
         return backward(*grads)
 
-    op_node = Tensor._make(np.empty(0, dtype=results[0].dtype), parents, backward_of_op, op)
+    op_node = Tensor._make(np.empty(0, dtype=results[0].dtype), parents, backward_of_op, op, saved)
 
     def result(i: int) -> Tensor:
         def file_gradient(g):
