@@ -1,9 +1,19 @@
-"""What the MNIST examples share: the optimizers by name, the flags, the training loop with its
-progress bar, evaluation, saving and loading. Each example supplies its model."""
+"""What the MNIST examples share: the optimizers by name, the flags (all checked before any data
+is loaded), the training loop with its progress bar, checkpoints and resuming, evaluation, saving
+and loading. Each example supplies its model.
+
+Exit status: 0 when done; 2 for a bad flag (with a usage line); 3 when the loss becomes NaN or
+infinite (training stops at once and saves nothing, so the last good model and checkpoint files
+stay as they were); 130 when interrupted by Ctrl-C (the message names the last checkpoint).
+"""
 
 from __future__ import annotations
 
 import argparse
+import math
+import os
+import sys
+import tempfile
 import time
 
 import numpy as np
@@ -15,6 +25,10 @@ from tinynet import functional as F
 from tinynet import nn, optim
 from tinynet.data import DataLoader, TensorDataset, load_mnist
 from tinynet.optim.lr_scheduler import CosineAnnealingLR
+
+EXIT_NON_FINITE_LOSS = 3
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a job stopped by Ctrl-C
+NOT_SETTINGS = ("save", "checkpoint", "resume", "plot", "quiet", "eval", "data")  # flags a resumed run may change
 
 OPTIMIZERS = {
     "sgd": optim.SGD,
@@ -41,17 +55,29 @@ def accuracy(model: nn.Module, images: np.ndarray, labels: np.ndarray, batch_siz
     return correct / len(labels)
 
 
+class NonFiniteLoss(ArithmeticError):
+    """The training loss became NaN or infinite: training stopped before stepping on it."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during training; the message names the last checkpoint to resume from."""
+
+
 def train_epoch(model, opt, loader, epoch: int, epochs: int, quiet: bool = False) -> float:
-    """One pass over the training data; returns the mean training loss."""
+    """One pass over the training data; returns the mean training loss. Raises NonFiniteLoss at
+    the first step whose loss is NaN or infinite, before that step changes the model."""
     total_loss, correct, seen = 0.0, 0, 0
     bar = tqdm(loader, desc=f"epoch {epoch}/{epochs}", leave=False, disable=quiet, mininterval=0.5)
-    for x, y in bar:
+    for step, (x, y) in enumerate(bar, 1):
         logits = model(x)
         loss = F.cross_entropy(logits, y)
+        value = loss.item()
+        if not math.isfinite(value):
+            raise NonFiniteLoss(f"the training loss became {value} at epoch {epoch}, step {step} of {len(loader)}")
         model.zero_grad()
         loss.backward()
         opt.step(model.grads, model.params)
-        total_loss += loss.item() * len(y)
+        total_loss += value * len(y)
         correct += int((logits.data.argmax(axis=1) == y).sum())
         seen += len(y)
         bar.set_postfix(loss=f"{total_loss / seen:.4f}", acc=f"{correct / seen:.4f}", refresh=False)
@@ -59,7 +85,8 @@ def train_epoch(model, opt, loader, epoch: int, epochs: int, quiet: bool = False
 
 
 def parse_args(argv, description: str, epochs: int, lr: float, save: str, add_flags=None) -> argparse.Namespace:
-    """The flags every MNIST example shares; `add_flags(parser)` adds an example's own."""
+    """The flags every MNIST example shares; `add_flags(parser)` adds an example's own. Every flag
+    is checked here, before any data is loaded: a bad one exits with status 2 and a message naming it."""
     parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     if add_flags:
         add_flags(parser)
@@ -73,29 +100,131 @@ def parse_args(argv, description: str, epochs: int, lr: float, save: str, add_fl
     parser.add_argument("--eval", metavar="PATH", help="only report the test accuracy of a saved model")
     parser.add_argument("--train-size", type=int, default=None, help="train on the first N images only")
     parser.add_argument("--plot", metavar="PNG", help="write the training curves to this PNG (needs matplotlib)")
+    parser.add_argument(
+        "--checkpoint", metavar="PATH", help="write a checkpoint after every epoch ({epoch} in PATH: one file each)"
+    )
+    parser.add_argument("--resume", metavar="PATH", help="continue the run that wrote this checkpoint to --epochs")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    check_flags(parser, args)
+    return args
 
 
-def train(model, opt, data, epochs: int, batch_size: int = 128, seed: int = 0, quiet: bool = False) -> dict:
+def check_flags(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuse, with parser.error (exit status 2), any flag that would fail later or silently do
+    something else: sizes below 1, a learning rate that is not a positive finite number, a file
+    to write in a folder that does not exist or is not writable, a missing --data, --eval or
+    --resume, and a --resume checkpoint written with other settings."""
+    for flag in ("epochs", "batch_size", "train_size"):
+        value = getattr(args, flag)
+        if value is not None and value < 1:
+            parser.error(f"argument --{flag.replace('_', '-')}: must be at least 1, got {value}")
+    if not (math.isfinite(args.lr) and args.lr > 0):
+        parser.error(f"argument --lr: must be a positive finite number, got {args.lr}")
+    if args.data is not None and not os.path.isdir(args.data):
+        parser.error(f"argument --data: {args.data} is not an existing folder")
+    if args.eval:
+        if not os.path.isfile(args.eval):
+            parser.error(f"argument --eval: {args.eval} is not an existing file")
+        return
+    for flag in ("save", "checkpoint", "plot"):
+        path = getattr(args, flag)
+        if not path:
+            continue
+        folder = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(folder):
+            parser.error(f"argument --{flag}: the folder {folder} does not exist")
+        if os.path.isdir(path):
+            parser.error(f"argument --{flag}: {path} is a folder; give a file name")
+        try:
+            tempfile.TemporaryFile(dir=folder).close()  # the one sure test that a file can be written there
+        except OSError as error:
+            parser.error(f"argument --{flag}: cannot write in the folder {folder} ({error.strerror})")
+    if args.save and args.checkpoint and os.path.abspath(args.save) == os.path.abspath(args.checkpoint):
+        parser.error("argument --checkpoint: the same file as --save; give each its own file")
+    if args.resume:
+        check_resume(parser, args)
+
+
+def check_resume(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """--resume names a readable checkpoint written by a run with the same settings (every flag
+    but the file names and --quiet): a resumed run continues that run, it cannot change it."""
+    if not os.path.isfile(args.resume):
+        parser.error(f"argument --resume: {args.resume} is not an existing file")
+    try:
+        extra = tn.load_checkpoint(args.resume)  # it restores tinynet's generator too, which run() reseeds
+    except (ValueError, TypeError) as error:
+        parser.error(f"argument --resume: {error}")
+    saved = extra.get("settings")
+    if not isinstance(saved, dict) or "epoch" not in extra:
+        parser.error(f"argument --resume: {args.resume} was not written by --checkpoint of these examples")
+    for name, value in settings(args).items():
+        if saved.get(name) != value:
+            parser.error(
+                f"argument --resume: {args.resume} was written by a run with --{name.replace('_', '-')} "
+                f"{saved.get(name)}; this run has {value}. Resume with the same settings"
+            )
+
+
+def settings(args: argparse.Namespace) -> dict:
+    """The flags that shape the training (all but file names and --quiet), as a checkpoint stores them."""
+    return {name: value for name, value in vars(args).items() if name not in NOT_SETTINGS}
+
+
+def train(
+    model,
+    opt,
+    data,
+    epochs: int,
+    batch_size: int = 128,
+    seed: int = 0,
+    quiet: bool = False,
+    checkpoint: str | None = None,
+    resume: str | None = None,
+    run_settings: dict | None = None,
+) -> dict:
     """Train with cosine learning-rate decay, printing a line per epoch; returns the history:
-    {"train_loss": [...], "test_accuracy": [...], "seconds": [...]}, one entry per epoch."""
+    {"train_loss": [...], "test_accuracy": [...], "seconds": [...]}, one entry per epoch.
+
+    With `checkpoint`, writes a checkpoint there after every epoch (with `run_settings` in it);
+    with `resume`, first restores the checkpoint there and continues from the epoch after it,
+    ending exactly as the run that wrote it would have. Ctrl-C raises Interrupted, whose message
+    names the last checkpoint; a NaN or infinite loss raises NonFiniteLoss."""
     x_train, y_train, x_test, y_test = data
     schedule = CosineAnnealingLR(opt, T_max=epochs)
     loader = DataLoader(TensorDataset(x_train, y_train), batch_size=batch_size, shuffle=True, seed=seed)
     history = {"train_loss": [], "test_accuracy": [], "seconds": []}
-    for epoch in range(1, epochs + 1):
-        start = time.perf_counter()
-        train_loss = train_epoch(model, opt, loader, epoch, epochs, quiet)
-        seconds = time.perf_counter() - start
-        schedule.step()
-        test_accuracy = accuracy(model, x_test, y_test)
-        for key, value in zip(history, (train_loss, test_accuracy, seconds)):
-            history[key].append(value)
-        print(
-            f"epoch {epoch:2d}  train loss {train_loss:.4f}  test accuracy {test_accuracy:.4f}  {seconds:.2f} s",
-            flush=True,
-        )
+    last = None  # (path, epoch) of the last checkpoint
+    if resume:
+        saved = tn.load_checkpoint(resume, model=model, optimizer=opt, scheduler=schedule, loader=loader)
+        history, last = saved["history"], (resume, saved["epoch"])
+        print(f"resumed from {resume} after epoch {saved['epoch']}", flush=True)
+    first = epoch = last[1] + 1 if last else 1
+    try:
+        for epoch in range(first, epochs + 1):
+            start = time.perf_counter()
+            train_loss = train_epoch(model, opt, loader, epoch, epochs, quiet)
+            seconds = time.perf_counter() - start
+            schedule.step()
+            test_accuracy = accuracy(model, x_test, y_test)
+            for key, value in zip(history, (train_loss, test_accuracy, seconds)):
+                history[key].append(value)
+            print(
+                f"epoch {epoch:2d}  train loss {train_loss:.4f}  test accuracy {test_accuracy:.4f}  {seconds:.2f} s",
+                flush=True,
+            )
+            if checkpoint:
+                path = checkpoint.replace("{epoch}", str(epoch))
+                tn.save_checkpoint(
+                    path, model, opt, schedule, loader, epoch=epoch, history=history, settings=run_settings or {}
+                )
+                last = (path, epoch)
+    except KeyboardInterrupt:
+        if last:
+            where = f"the last checkpoint is {last[0]} (after epoch {last[1]}): continue with --resume {last[0]}"
+        else:
+            where = "no checkpoint was written" + ("" if checkpoint else " (--checkpoint PATH writes one per epoch)")
+        raise Interrupted(f"interrupted during epoch {epoch}; {where}") from None
     return history
 
 
@@ -103,13 +232,32 @@ def load_data(args: argparse.Namespace, input_shape: tuple[int, ...]):
     """MNIST from --data (or the usual places), reshaped to input_shape, cut to --train-size."""
     x_train, y_train, x_test, y_test = load_mnist(args.data)
     x_train, x_test = x_train.reshape(-1, *input_shape), x_test.reshape(-1, *input_shape)
-    if args.train_size:
+    if args.train_size is not None:
         x_train, y_train = x_train[: args.train_size], y_train[: args.train_size]
     return x_train, y_train, x_test, y_test
 
 
 def run(args: argparse.Namespace, make_model, input_shape: tuple[int, ...]) -> float:
-    """Train `make_model()` on MNIST (or evaluate a saved one) as `args` say; returns the test accuracy."""
+    """Train `make_model()` on MNIST (or evaluate a saved one) as `args` say; returns the test
+    accuracy. A NaN or infinite loss exits with status 3 and Ctrl-C with status 130, each with a
+    message and without saving (see the module's docstring)."""
+    try:
+        return _run(args, make_model, input_shape)
+    except NonFiniteLoss as error:
+        files = " and ".join(path for path in (args.save, args.checkpoint) if path)
+        kept = f" ({files} left as they were)" if files else ""
+        print(
+            f"error: {error}. Training stopped without saving{kept}. The learning rate is probably too large: "
+            f"try a smaller --lr than {args.lr}",
+            file=sys.stderr,
+        )
+        raise SystemExit(EXIT_NON_FINITE_LOSS) from None
+    except KeyboardInterrupt as error:
+        print(str(error) or "interrupted", file=sys.stderr)
+        raise SystemExit(EXIT_INTERRUPTED) from None
+
+
+def _run(args: argparse.Namespace, make_model, input_shape: tuple[int, ...]) -> float:
     tn.manual_seed(args.seed)
     data = load_data(args, input_shape)
     model = make_model()
@@ -118,7 +266,18 @@ def run(args: argparse.Namespace, make_model, input_shape: tuple[int, ...]) -> f
         test_accuracy = accuracy(model, data[2], data[3])
     else:
         opt = OPTIMIZERS[args.optimizer](lr=args.lr)
-        history = train(model, opt, data, args.epochs, args.batch_size, args.seed, args.quiet)
+        history = train(
+            model,
+            opt,
+            data,
+            args.epochs,
+            args.batch_size,
+            args.seed,
+            args.quiet,
+            checkpoint=args.checkpoint,
+            resume=args.resume,
+            run_settings=settings(args),
+        )
         test_accuracy = history["test_accuracy"][-1]
         if args.save:
             model.save(args.save)

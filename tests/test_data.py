@@ -224,6 +224,7 @@ def test_load_downloads_what_is_missing(tmp_path, mirror):
     spec = spec_for(served, TINY_FILES)
     MirrorHandler.files = {name: (served / name).read_bytes() for name, _, _ in TINY_FILES}
     spec = DataSpec("tiny", (f"{mirror}/bad/", f"{mirror}/good/"), spec.files)
+    (tmp_path / "root").mkdir()  # a root that does not exist is refused (a typo would load other data)
     x_train, y_train, _x_test, _y_test = load_idx_dataset(spec, root=tmp_path / "root")
     assert sorted(os.listdir(tmp_path / "root" / "tiny")) == sorted(name for name, _, _ in TINY_FILES)
     assert x_train.shape == (3, 4, 5) and y_train.tolist() == [7, 0, 9]

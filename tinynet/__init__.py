@@ -3,6 +3,7 @@
 from tinynet import functional, memory, nn, optim, viz
 from tinynet import functional as F  # noqa: F401
 from tinynet.anomaly import detect_anomaly
+from tinynet.checkpoint import load_checkpoint, save_checkpoint
 from tinynet.dtype import get_default_dtype, is_grad_enabled, no_grad, set_default_dtype
 from tinynet.function import Context, Function
 from tinynet.gradcheck import GradcheckError, gradcheck
@@ -23,6 +24,7 @@ __all__ = [
     "get_default_dtype",
     "gradcheck",
     "is_grad_enabled",
+    "load_checkpoint",
     "manual_seed",
     "maximum",
     "memory",
@@ -30,6 +32,7 @@ __all__ = [
     "nn",
     "no_grad",
     "optim",
+    "save_checkpoint",
     "set_default_dtype",
     "split",
     "stack",

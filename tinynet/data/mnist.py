@@ -12,10 +12,10 @@ MNIST's images have magic number 2051 (uint8, 3 dimensions) and its labels 2049 
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import os
-import tempfile
 import urllib.request
 import warnings
 import zlib
@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from tinynet.checkpoint import atomic_write
 
 IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 PROJECT_DATASETS = Path(__file__).resolve().parents[2] / "datasets"
@@ -186,33 +188,36 @@ def download_file(file: DataFile, mirrors: tuple[str, ...] | list[str], folder: 
     """Download `file` into `folder`, trying each mirror in turn until one gives the right MD5.
 
     Each download is written to a temporary file that is renamed only once complete and
-    verified, so a dropped connection or a bad file never leaves a partial file behind."""
-    from tqdm import tqdm
-
+    verified (see tinynet.checkpoint.atomic_write), so a dropped connection or a bad file
+    never leaves a partial file behind."""
     folder.mkdir(parents=True, exist_ok=True)
     failures = []
     for mirror in mirrors:
         url = mirror + file.name
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{file.name}.", suffix=".part")
         try:
-            md5 = hashlib.md5(usedforsecurity=False)
-            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
-                total = int(response.headers.get("Content-Length") or 0) or None
-                with tqdm(total=total, unit="B", unit_scale=True, desc=file.name, leave=False) as bar:
-                    while chunk := response.read(1 << 16):
-                        out.write(chunk)
-                        md5.update(chunk)
-                        bar.update(len(chunk))
-            if total is not None and bar.n != total:
-                raise ConnectionError(f"connection dropped after {bar.n} of {total} bytes")
-            if md5.hexdigest() != file.md5:
-                raise ChecksumError(f"MD5 {md5.hexdigest()} does not match {file.md5}")
-            os.replace(tmp, folder / file.name)
+            atomic_write(folder / file.name, functools.partial(_download, url, file, timeout))
             return folder / file.name
         except Exception as error:  # any failure of one mirror: note it and try the next
             failures.append(f"{url}: {type(error).__name__}: {error}")
-            os.unlink(tmp)
     raise ConnectionError(f"could not download {file.name} from any mirror:\n  " + "\n  ".join(failures))
+
+
+def _download(url: str, file: DataFile, timeout: float, out) -> None:
+    """Stream `url` into the open file `out`, with a progress bar; raise unless complete with the right MD5."""
+    from tqdm import tqdm
+
+    md5 = hashlib.md5(usedforsecurity=False)
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        total = int(response.headers.get("Content-Length") or 0) or None
+        with tqdm(total=total, unit="B", unit_scale=True, desc=file.name, leave=False) as bar:
+            while chunk := response.read(1 << 16):
+                out.write(chunk)
+                md5.update(chunk)
+                bar.update(len(chunk))
+    if total is not None and bar.n != total:
+        raise ConnectionError(f"connection dropped after {bar.n} of {total} bytes")
+    if md5.hexdigest() != file.md5:
+        raise ChecksumError(f"MD5 {md5.hexdigest()} does not match {file.md5}")
 
 
 Splits = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
@@ -220,6 +225,11 @@ Splits = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 def load_idx_dataset(spec: DataSpec, root: str | os.PathLike | None = None, download_missing: bool = True) -> Splits:
     """(x_train, y_train, x_test, y_test) of an MNIST-format dataset: see `load_mnist`."""
+    if root is not None and not Path(root).is_dir():
+        raise FileNotFoundError(
+            f"{spec.folder} data folder not found: root={os.fspath(root)!r} is not an existing folder. Pass the "
+            "folder that holds the files (or should receive them), or leave root=None to look in the usual places"
+        )
     folders = search_folders(spec, root)
     arrays = []
     for file in spec.files:
@@ -247,7 +257,8 @@ def load_mnist(root: str | os.PathLike | None = None, download: bool = True) -> 
     (N, 28, 28) and int64 labels; 60,000 training and 10,000 test samples.
 
     Looks in `root`, $TINYNET_DATA, the project's datasets/ folder and ~/.cache/tinynet (and
-    each one's mnist/ subfolder); downloads what is missing when `download` is True. Every
+    each one's mnist/ subfolder); downloads what is missing when `download` is True (into
+    `root` if given). A `root` that is not an existing folder raises FileNotFoundError. Every
     file's checksum is verified before it is parsed."""
     return load_idx_dataset(MNIST, root, download)
 

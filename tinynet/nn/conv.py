@@ -11,7 +11,7 @@ from tinynet import functional as F
 from tinynet.convolution import check_output_padding, pair
 from tinynet.dtype import get_default_dtype
 from tinynet.nn import init
-from tinynet.nn.module import Module
+from tinynet.nn.module import Module, check_float_input, check_size
 from tinynet.nn.parameter import Parameter
 from tinynet.tensor import Tensor
 
@@ -34,7 +34,8 @@ class _ConvNd(Module):
         output_padding=0,
     ):
         super().__init__()
-        self.in_channels, self.out_channels = in_channels, out_channels
+        self.in_channels = check_size(type(self).__name__, "in_channels", in_channels)
+        self.out_channels = check_size(type(self).__name__, "out_channels", out_channels)
         self.kernel_size = pair(kernel_size, "kernel_size")
         self.stride, self.padding, self.dilation, self.output_padding = (
             pair(stride, "stride"),
@@ -78,6 +79,7 @@ class Conv2d(_ConvNd):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, bias)
 
     def forward(self, x: Tensor) -> Tensor:
+        check_float_input(self, x)
         if x.ndim == 4 and x.shape[1] != self.in_channels:
             raise ValueError(
                 f"{self!r}: expected an input with {self.in_channels} channels, got shape {x.shape} "
@@ -119,6 +121,7 @@ class ConvTranspose2d(_ConvNd):
         check_output_padding(type(self).__name__, self.output_padding, self.stride, self.dilation)
 
     def forward(self, x: Tensor) -> Tensor:
+        check_float_input(self, x)
         if x.ndim != 4 or x.shape[1] != self.in_channels:
             raise ValueError(
                 f"{self!r}: expected an input of shape (batch, {self.in_channels}, height, width), got shape {x.shape}"

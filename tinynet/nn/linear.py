@@ -9,7 +9,7 @@ import numpy as np
 from tinynet import functional as F
 from tinynet.dtype import get_default_dtype
 from tinynet.nn import init
-from tinynet.nn.module import Module
+from tinynet.nn.module import Module, check_float_input, check_size
 from tinynet.nn.parameter import Parameter
 from tinynet.tensor import Tensor
 
@@ -22,7 +22,8 @@ class Linear(Module):
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True):
         super().__init__()
-        self.in_features, self.out_features = in_features, out_features
+        self.in_features = check_size("Linear", "in_features", in_features)
+        self.out_features = check_size("Linear", "out_features", out_features)
         dtype = get_default_dtype()
         self.weight = Parameter(np.empty((out_features, in_features), dtype=dtype))
         self.bias = Parameter(np.empty(out_features, dtype=dtype)) if bias else None
@@ -36,6 +37,7 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x: Tensor) -> Tensor:
+        check_float_input(self, x)
         if x.ndim == 0 or x.shape[-1] != self.in_features:
             raise ValueError(
                 f"{self!r}: expected input with {self.in_features} features in its last dimension, "

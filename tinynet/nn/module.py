@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import os
-import pickle
 import reprlib
-import tempfile
-import zipfile
 from collections.abc import Iterator
 
 import numpy as np
 
+from tinynet.checkpoint import MODEL_MARK, atomic_write, check_finite, read_npz
 from tinynet.nn.parameter import FlatStore, Parameter
 from tinynet.tensor import Tensor
-
-CHECKPOINT_MARK = "__tinynet_checkpoint__"
 
 
 class Module:
@@ -242,70 +238,76 @@ class Module:
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """Copies of every parameter (under each of its names) and buffer, by dotted name."""
-        state = {name: p.data.copy() for name, p in self.named_parameters(remove_duplicate=False)}
-        state.update((name, b.copy()) for name, b in self.named_buffers())
-        return state
+        return {name: array.copy() for name, array in self._state_arrays().items()}
 
-    def load_state_dict(self, state: dict, strict: bool = True) -> None:
-        """Copy arrays into the parameters and buffers in place (the flat store stays linked).
+    def _state_arrays(self) -> dict[str, np.ndarray]:
+        arrays = {name: p.data for name, p in self.named_parameters(remove_duplicate=False)}
+        arrays.update(self.named_buffers())
+        return arrays
 
-        Missing and unexpected keys (when `strict`) and shape mismatches are all reported in
-        one ValueError; nothing is loaded unless everything fits."""
-        targets = {name: p.data for name, p in self.named_parameters(remove_duplicate=False)}
-        targets.update(self.named_buffers())
-        values = {name: np.asarray(value) for name, value in state.items() if name != CHECKPOINT_MARK}
+    def check_state_dict(self, state: dict, strict: bool = True) -> dict[str, np.ndarray]:
+        """The arrays that `load_state_dict(state, strict)` would load, each converted to the
+        dtype of the parameter or buffer it goes into; changes nothing. Missing and unexpected
+        keys (when `strict`), shape mismatches and bad values (not numbers, floats for an integer
+        buffer, values too large for the dtype) are all reported in one ValueError."""
+        name = type(self).__name__
+        if not isinstance(state, dict):
+            raise TypeError(
+                f"load_state_dict into {name}: expected a dict of arrays by name (as state_dict() gives), "
+                f"got {type(state).__name__}"
+            )
+        targets = self._state_arrays()
+        values = {key: value for key, value in state.items() if key != MODEL_MARK}
         problems = []
         if strict:
             missing = [k for k in targets if k not in values]
-            unexpected = [k for k in values if k not in targets]
+            unexpected = [str(k) for k in values if k not in targets]
             if missing:
                 problems.append(f"missing keys: {', '.join(missing)}")
             if unexpected:
                 problems.append(f"unexpected keys: {', '.join(unexpected)}")
-        shapes = [
-            f"{k}: expected shape {targets[k].shape}, got {values[k].shape}"
-            for k in targets
-            if k in values and values[k].shape != targets[k].shape
-        ]
+        converted, shapes, bad = {}, [], []
+        for key, target in targets.items():
+            if key in values:
+                value = _converted(values[key], target)
+                if isinstance(value, str):
+                    bad.append(f"{key}: {value}")
+                elif value.shape != target.shape:
+                    shapes.append(f"{key}: expected shape {target.shape}, got {value.shape}")
+                else:
+                    converted[key] = value
         if shapes:
             problems.append("shape mismatches: " + "; ".join(shapes))
+        if bad:
+            problems.append("bad values: " + "; ".join(bad))
         if problems:
-            raise ValueError(f"load_state_dict into {type(self).__name__} failed: " + " | ".join(problems))
-        for name, target in targets.items():
-            if name in values:
-                target[...] = values[name]
+            raise ValueError(f"load_state_dict into {name} failed: " + " | ".join(problems))
+        return converted
 
-    def save(self, path: str | os.PathLike) -> None:
-        """Write the state dict to an .npz file (via a temporary file, renamed when complete)."""
+    def load_state_dict(self, state: dict, strict: bool = True) -> None:
+        """Copy arrays into the parameters and buffers in place (the flat store stays linked).
+
+        Every value is converted and checked first (see `check_state_dict`): on any problem one
+        ValueError lists them all, and nothing is loaded."""
+        targets = self._state_arrays()
+        for key, value in self.check_state_dict(state, strict).items():
+            targets[key][...] = value
+
+    def save(self, path: str | os.PathLike, allow_non_finite: bool = False) -> None:
+        """Write the state dict to an .npz file, all at once or not at all (via a temporary file,
+        renamed when complete: see tinynet.checkpoint.atomic_write). A model whose parameters or
+        buffers hold NaN or Inf (training diverged) is refused with a ValueError, so that it
+        never replaces a good file, unless `allow_non_finite`."""
         path = os.fspath(path)
         state = self.state_dict()
-        state[CHECKPOINT_MARK] = np.array(type(self).__name__)
-        directory = os.path.dirname(os.path.abspath(path))
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".npz")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, **state)
-            os.replace(tmp, path)
-        except BaseException:
-            os.unlink(tmp)
-            raise
+        if not allow_non_finite:
+            check_finite(state, f"{type(self).__name__}.save: refusing to write {path}")
+        state[MODEL_MARK] = np.array(type(self).__name__)
+        atomic_write(path, lambda f: np.savez(f, **state))
 
     def load(self, path: str | os.PathLike, strict: bool = True) -> Module:
-        """Load a checkpoint written by `save`; returns the module."""
-        path = os.fspath(path)
-        if not os.path.exists(path):
-            raise FileNotFoundError(f"checkpoint file not found: {path}")
-        not_a_checkpoint = f"{path} is not a tinynet checkpoint (an .npz file written by Module.save)"
-        try:
-            archive = np.load(path, allow_pickle=False)
-        except (ValueError, OSError, EOFError, zipfile.BadZipFile, pickle.UnpicklingError) as error:
-            raise ValueError(f"{not_a_checkpoint}: {error}") from None
-        if not isinstance(archive, np.lib.npyio.NpzFile):
-            raise ValueError(not_a_checkpoint)
-        with archive:
-            if CHECKPOINT_MARK not in archive.files:
-                raise ValueError(not_a_checkpoint)
-            state = {k: archive[k] for k in archive.files}
+        """Load a file written by `save`; returns the module."""
+        state = read_npz(path, MODEL_MARK, "tinynet checkpoint (an .npz file written by Module.save)")
         self.load_state_dict(state, strict=strict)
         return self
 
@@ -323,6 +325,46 @@ class Module:
 
 def _is_float_array(value) -> bool:
     return isinstance(value, np.ndarray) and value.dtype.kind == "f"
+
+
+def _converted(value, target: np.ndarray) -> np.ndarray | str:
+    """`value` as an array of `target`'s dtype, or a sentence saying why it cannot be one."""
+    try:
+        array = np.asarray(value.data if isinstance(value, Tensor) else value)
+    except (TypeError, ValueError) as error:
+        return f"{reprlib.repr(value)} is not an array ({error})"
+    if array.dtype.kind not in "biuf":
+        return f"expected numbers, got an array of dtype {array.dtype}"
+    if target.dtype.kind in "iu" and array.dtype.kind == "f":
+        return f"expected integers (dtype {target.dtype}), got dtype {array.dtype}"
+    with np.errstate(over="ignore", invalid="ignore"):
+        converted = array.astype(target.dtype)
+    if target.dtype.kind == "f" and (np.isfinite(array) & ~np.isfinite(converted)).any():
+        return f"values too large for {target.dtype}"
+    return converted
+
+
+def check_float_input(layer: Module, x) -> None:
+    """Raise a TypeError unless `x` is a floating-point Tensor or array: a layer that multiplies
+    by float weights refuses integer and boolean inputs (e.g. uint8 images) instead of computing
+    on unscaled numbers without a word."""
+    if not isinstance(x, (Tensor, np.ndarray)):
+        raise TypeError(f"{layer!r}: expected a Tensor or a numpy array, got {type(x).__name__}")
+    if x.dtype.kind != "f":
+        raise TypeError(
+            f"{layer!r}: the input has dtype {x.dtype}, but the layer computes in floating point: convert it "
+            "(and scale it), e.g. uint8 images as x.astype(np.float32) / 255"
+        )
+
+
+def check_size(layer: str, name: str, value) -> int:
+    """`value` as an int after checking that it is a non-negative integer (Python or numpy):
+    a layer's size argument such as in_features. Raises a TypeError or ValueError naming it."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{layer}: {name} must be an integer, got {reprlib.repr(value)} ({type(value).__name__})")
+    if value < 0:
+        raise ValueError(f"{layer}: {name} must be a non-negative integer, got {value}")
+    return int(value)
 
 
 def _refuse_hidden_layers(module: Module, name: str, value, params: list[Parameter] | None = None) -> None:

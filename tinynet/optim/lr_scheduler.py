@@ -16,7 +16,7 @@ from bisect import bisect_right
 
 import numpy as np
 
-from tinynet.optim.optimizer import Optimizer
+from tinynet.optim.optimizer import Optimizer, check_hyperparameter, check_integer, check_like
 
 
 class LRScheduler:
@@ -47,18 +47,31 @@ class LRScheduler:
         """The schedule's settings and position (not the optimizer), for resuming."""
         return {k: v for k, v in vars(self).items() if k != "optimizer"}
 
+    def check_state_dict(self, state: dict) -> dict:
+        """`state` checked and converted as `load_state_dict` loads it: the same names as this
+        scheduler's `state_dict()`, each value of the same kind (see optim.optimizer.check_like).
+        Raises naming what is wrong; changes nothing."""
+        name, current = type(self).__name__, self.state_dict()
+        if not isinstance(state, dict):
+            raise TypeError(f"{name}.load_state_dict: expected a dict (from state_dict()), got {type(state).__name__}")
+        if set(state) != set(current):
+            missing, unexpected = sorted(set(current) - set(state)), sorted(set(state) - set(current), key=str)
+            raise ValueError(
+                f"{name}.load_state_dict: not the state of a {name}: missing {missing}, unexpected {unexpected}"
+            )
+        return {key: check_like(f"{name} {key}", state[key], like) for key, like in current.items()}
+
     def load_state_dict(self, state: dict) -> None:
-        """Resume from `state_dict()`."""
-        vars(self).update(state)
+        """Resume from `state_dict()`, checked first (see `check_state_dict`)."""
+        vars(self).update(self.check_state_dict(state))
 
 
 class StepLR(LRScheduler):
     """lr = base_lr · γ^⌊epoch / step_size⌋"""
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1):
-        if step_size < 1:
-            raise ValueError(f"StepLR: step_size must be a positive integer, got {step_size}")
-        self.step_size, self.gamma = step_size, gamma
+        self.step_size = check_integer("StepLR step_size", step_size, 1)
+        self.gamma = check_hyperparameter("StepLR gamma", gamma)
         super().__init__(optimizer, last_epoch)
 
     def lr_at(self, epoch: int) -> float:
@@ -69,7 +82,10 @@ class MultiStepLR(LRScheduler):
     """lr = base_lr · γ^(number of milestones reached)"""
 
     def __init__(self, optimizer: Optimizer, milestones: list[int], gamma: float = 0.1, last_epoch: int = -1):
-        self.milestones, self.gamma = sorted(milestones), gamma
+        if not isinstance(milestones, (list, tuple)):
+            raise TypeError(f"invalid MultiStepLR milestones: {milestones!r}; it must be a list of integers")
+        self.milestones = sorted(check_integer(f"MultiStepLR milestones[{i}]", m) for i, m in enumerate(milestones))
+        self.gamma = check_hyperparameter("MultiStepLR gamma", gamma)
         super().__init__(optimizer, last_epoch)
 
     def lr_at(self, epoch: int) -> float:
@@ -80,7 +96,7 @@ class ExponentialLR(LRScheduler):
     """lr = base_lr · γ^epoch"""
 
     def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1):
-        self.gamma = gamma
+        self.gamma = check_hyperparameter("ExponentialLR gamma", gamma)
         super().__init__(optimizer, last_epoch)
 
     def lr_at(self, epoch: int) -> float:
@@ -91,9 +107,8 @@ class CosineAnnealingLR(LRScheduler):
     """lr = η_min + (base_lr - η_min) (1 + cos(π epoch / T_max)) / 2"""
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1):
-        if T_max < 1:
-            raise ValueError(f"CosineAnnealingLR: T_max must be a positive integer, got {T_max}")
-        self.T_max, self.eta_min = T_max, eta_min
+        self.T_max = check_integer("CosineAnnealingLR T_max", T_max, 1)
+        self.eta_min = check_hyperparameter("CosineAnnealingLR eta_min", eta_min)
         super().__init__(optimizer, last_epoch)
 
     def lr_at(self, epoch: int) -> float:
@@ -113,9 +128,11 @@ class LinearLR(LRScheduler):
         total_iters: int = 5,
         last_epoch: int = -1,
     ):
-        if not 0 < start_factor <= 1 or not 0 <= end_factor <= 1:
-            raise ValueError("LinearLR: start_factor must be in (0, 1] and end_factor in [0, 1]")
-        self.start_factor, self.end_factor, self.total_iters = start_factor, end_factor, total_iters
+        self.start_factor = check_hyperparameter("LinearLR start_factor", start_factor, 0.0, 1.0)
+        self.end_factor = check_hyperparameter("LinearLR end_factor", end_factor, 0.0, 1.0)
+        if self.start_factor == 0:
+            raise ValueError("invalid LinearLR start_factor: 0.0; it must be in (0, 1]")
+        self.total_iters = check_integer("LinearLR total_iters", total_iters)
         super().__init__(optimizer, last_epoch)
 
     def lr_at(self, epoch: int) -> float:
@@ -152,13 +169,20 @@ class OneCycleLR(LRScheduler):
         if total_steps is None:
             if epochs is None or steps_per_epoch is None:
                 raise ValueError("OneCycleLR: give total_steps, or both epochs and steps_per_epoch")
-            total_steps = epochs * steps_per_epoch
-        if total_steps < 1 or not 0 <= pct_start <= 1 or anneal_strategy not in ("cos", "linear"):
-            raise ValueError(
-                "OneCycleLR: total_steps must be positive, pct_start in [0, 1], anneal_strategy 'cos' or 'linear'"
+            total_steps = check_integer("OneCycleLR epochs", epochs, 1) * check_integer(
+                "OneCycleLR steps_per_epoch", steps_per_epoch, 1
             )
-        self.total_steps = total_steps
-        self.anneal = self._cos if anneal_strategy == "cos" else self._linear
+        if anneal_strategy not in ("cos", "linear"):
+            raise ValueError(f"OneCycleLR: anneal_strategy must be 'cos' or 'linear', got {anneal_strategy!r}")
+        self.total_steps = check_integer("OneCycleLR total_steps", total_steps, 1)
+        self.anneal_strategy = anneal_strategy
+        max_lr = check_hyperparameter("OneCycleLR max_lr", max_lr, per_element=True)
+        pct_start = check_hyperparameter("OneCycleLR pct_start", pct_start, 0.0, 1.0)
+        base_momentum = check_hyperparameter("OneCycleLR base_momentum", base_momentum, 0.0, 1.0)
+        max_momentum = check_hyperparameter("OneCycleLR max_momentum", max_momentum, 0.0, 1.0)
+        for name, value in (("div_factor", div_factor), ("final_div_factor", final_div_factor)):
+            if check_hyperparameter(f"OneCycleLR {name}", value) == 0:
+                raise ValueError(f"invalid OneCycleLR {name}: 0; it must be positive")
         initial_lr = max_lr / div_factor
         min_lr = initial_lr / final_div_factor
         warm_end = float(pct_start * total_steps) - 1
@@ -177,13 +201,11 @@ class OneCycleLR(LRScheduler):
         optimizer.lr = initial_lr
         super().__init__(optimizer, last_epoch)
 
-    @staticmethod
-    def _cos(start: float, end: float, pct: float) -> float:
+    def anneal(self, start: float, end: float, pct: float) -> float:
+        """The value `pct` of the way from start to end, by cosine or linearly (anneal_strategy)."""
+        if self.anneal_strategy == "linear":
+            return (end - start) * pct + start
         return end + (start - end) / 2 * (math.cos(math.pi * pct) + 1)
-
-    @staticmethod
-    def _linear(start: float, end: float, pct: float) -> float:
-        return (end - start) * pct + start
 
     def _phase_values(self, step: int) -> tuple[float, float]:
         if step > self.total_steps:
@@ -227,14 +249,18 @@ class ReduceLROnPlateau(LRScheduler):
         min_lr: float = 0.0,
         eps: float = 1e-8,
     ):
-        if factor >= 1.0:
-            raise ValueError(f"ReduceLROnPlateau: factor must be below 1.0, got {factor}")
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"ReduceLROnPlateau needs a tinynet Optimizer, got {type(optimizer).__name__}")
         if mode not in ("min", "max") or threshold_mode not in ("rel", "abs"):
             raise ValueError("ReduceLROnPlateau: mode must be 'min' or 'max', threshold_mode 'rel' or 'abs'")
         self.optimizer = optimizer  # no base_lr, and no step at construction: it waits for a metric
-        self.mode, self.factor, self.patience = mode, factor, patience
-        self.threshold, self.threshold_mode = threshold, threshold_mode
-        self.cooldown, self.min_lr, self.eps = cooldown, min_lr, eps
+        self.mode, self.threshold_mode = mode, threshold_mode
+        self.factor = check_hyperparameter("ReduceLROnPlateau factor", factor, 0.0, 1.0, open_high=True)
+        self.patience = check_integer("ReduceLROnPlateau patience", patience)
+        self.threshold = check_hyperparameter("ReduceLROnPlateau threshold", threshold)
+        self.cooldown = check_integer("ReduceLROnPlateau cooldown", cooldown)
+        self.min_lr = check_hyperparameter("ReduceLROnPlateau min_lr", min_lr, per_element=True)
+        self.eps = check_hyperparameter("ReduceLROnPlateau eps", eps)
         self.best = math.inf if mode == "min" else -math.inf
         self.num_bad_epochs = 0
         self.cooldown_counter = 0
@@ -248,7 +274,7 @@ class ReduceLROnPlateau(LRScheduler):
 
     def step(self, metric: float) -> None:
         """Record this epoch's metric and reduce the lr after `patience` epochs without improvement."""
-        metric = float(metric)
+        metric = check_hyperparameter("ReduceLROnPlateau.step metric", metric, low=-math.inf)
         self.last_epoch += 1
         if self.is_better(metric, self.best):
             self.best, self.num_bad_epochs = metric, 0

@@ -35,6 +35,7 @@ from tinynet.nn.parameter import is_gradient_array
 from tinynet.tensor import Tensor
 
 Hyperparameter = float | np.ndarray
+PER_ELEMENT = ("lr", "weight_decay")  # the hyperparameters that may be arrays shaped like the parameters
 
 
 def check_hyperparameter(
@@ -65,6 +66,43 @@ def check_hyperparameter(
         shown = value if not isinstance(value, np.ndarray) else _describe(value)
         raise ValueError(f"invalid {name}: {shown}; it must be in {interval}")
     return value if not isinstance(value, np.ndarray) else value.astype(np.result_type(value.dtype, np.float32))
+
+
+def check_integer(name: str, value, low: int = 0) -> int:
+    """`value` as an int after checking that it is an integer (Python or numpy, not a bool)
+    with value >= low."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        shown = reprlib.repr(value)
+        raise TypeError(f"invalid {name}: {shown} is a {type(value).__name__}; it must be an integer >= {low}")
+    if value < low:
+        raise ValueError(f"invalid {name}: {value}; it must be an integer >= {low}")
+    return int(value)
+
+
+def check_like(name: str, value, like):
+    """`value` checked to be the same kind of value as `like` and converted to it: a bool, an
+    integer, a number (not NaN) or array of numbers, a string, None, or a tuple (of the same
+    length) or list of these. For loading saved state; raises naming `name`."""
+    if isinstance(like, (bool, np.bool_)):
+        fits = isinstance(value, (bool, np.bool_))
+        converted = bool(value) if fits else None
+    elif isinstance(like, (int, np.integer)):
+        fits = isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+        converted = int(value) if fits else None
+    elif isinstance(like, (float, np.floating, np.ndarray)):
+        return check_hyperparameter(name, value, low=-math.inf, per_element=True)
+    elif isinstance(like, (tuple, list)):
+        fits = isinstance(value, (tuple, list)) and (isinstance(like, list) or len(value) == len(like))
+        templates = [like[min(i, len(like) - 1)] if like else item for i, item in enumerate(value)] if fits else []
+        converted = type(like)(check_like(f"{name}[{i}]", v, t) for i, (v, t) in enumerate(zip(value, templates)))
+    else:
+        fits, converted = value is None if like is None else isinstance(value, type(like)), value
+    if not fits:
+        raise TypeError(
+            f"invalid {name}: {reprlib.repr(value)} is a {type(value).__name__}; expected a {type(like).__name__} "
+            f"like {reprlib.repr(like)}"
+        )
+    return converted
 
 
 def check_betas(betas) -> tuple[float, float]:
@@ -186,6 +224,12 @@ class Optimizer:
             )
         if params.dtype.kind != "f":
             raise TypeError(f"{name}.step: params must be a floating-point array, got dtype {params.dtype}")
+        if params.dtype == np.float16:
+            raise TypeError(
+                f"{name}.step: float16 parameters are not supported: small values such as eps (1e-8) and "
+                "squared gradients underflow to 0 in float16, and the updates turn to inf. Keep the parameters "
+                "in float32 (model.to(np.float32))"
+            )
         if not params.flags.writeable:
             raise ValueError(
                 f"{name}.step: params is read-only. If it came from model.params, it is stale: the model's "
@@ -199,7 +243,7 @@ class Optimizer:
                 f"{name}.step: params is empty: the model has no trainable parameters (layers kept in a plain "
                 "list are not registered: use nn.ModuleList; or every parameter is frozen)"
             )
-        for hyperparameter in ("lr", "weight_decay"):
+        for hyperparameter in PER_ELEMENT:
             value = getattr(self, hyperparameter)
             if isinstance(value, np.ndarray) and value.shape != params.shape:
                 raise ValueError(
@@ -247,15 +291,62 @@ class Optimizer:
             "step_count": self.step_count,
         }
 
-    def load_state_dict(self, state_dict: dict) -> None:
-        """Resume from `state_dict()` of an optimizer of the same class."""
+    def check_state_dict(self, state_dict: dict, params: np.ndarray | None = None) -> dict:
+        """`state_dict` (from `state_dict()` of an optimizer of this class) checked and converted
+        as `load_state_dict` loads it; changes nothing. Checked: the class, the names and kinds of
+        the hyperparameters, the state arrays (floating point, all of one shape; with `params`,
+        the shape and dtype of the parameters that it will step) and the step count."""
+        name = type(self).__name__
         saved = state_dict.get("optimizer") if isinstance(state_dict, dict) else None
-        if saved != type(self).__name__:
-            raise ValueError(f"this state dict belongs to optimizer {saved!r}, not {type(self).__name__!r}")
-        for name, value in state_dict["hyperparameters"].items():
+        if saved != name:
+            raise ValueError(f"this state dict belongs to optimizer {saved!r}, not {name!r}")
+        if set(state_dict) != {"optimizer", "hyperparameters", "state", "step_count"}:
+            raise ValueError(
+                f"{name}.load_state_dict: expected the keys optimizer, hyperparameters, state and step_count "
+                f"(as state_dict() gives), got {sorted(state_dict)}"
+            )
+        current, given = self.hyperparameters(), state_dict["hyperparameters"]
+        if not isinstance(given, dict) or set(given) != set(current):
+            names = sorted(given) if isinstance(given, dict) else given
+            raise ValueError(f"{name}.load_state_dict: expected the hyperparameters {sorted(current)}, got {names}")
+        hyperparameters = {k: check_like(k, given[k], like) for k, like in current.items()}
+        if not isinstance(state_dict["state"], dict):
+            raise TypeError(f"{name}.load_state_dict: state must be a dict, got {type(state_dict['state']).__name__}")
+        state = {}
+        for key, value in state_dict["state"].items():
+            array = np.array(value)
+            if array.dtype.kind != "f" or (params is not None and array.ndim and array.dtype != params.dtype):
+                expected = "floating point" if params is None else f"{params.dtype}, the parameters' dtype"
+                raise TypeError(
+                    f"{name}.load_state_dict: the state {key!r} has dtype {array.dtype}; expected {expected}"
+                )
+            state[key] = array
+        if self.state and set(state) != set(self.state):
+            raise ValueError(
+                f"{name}.load_state_dict: expected the state arrays {sorted(self.state)}, got {sorted(state)}"
+            )
+        arrays = {f"the state {k!r}": a for k, a in state.items() if a.ndim}
+        arrays.update((k, v) for k, v in hyperparameters.items() if isinstance(v, np.ndarray) and k in PER_ELEMENT)
+        shapes = {a.shape for a in arrays.values()}
+        if len(shapes) > 1:
+            raise ValueError(f"{name}.load_state_dict: the arrays have different shapes {sorted(shapes)}")
+        for what, array in arrays.items():
+            if params is not None and array.shape != params.shape:
+                raise ValueError(
+                    f"{name}.load_state_dict: {what} has shape {array.shape}, but the parameters have shape "
+                    f"{params.shape}: it was saved for another model, or with other layers frozen"
+                )
+        step_count = check_integer(f"{name}.load_state_dict: step_count", state_dict["step_count"])
+        return {"optimizer": name, "hyperparameters": hyperparameters, "state": state, "step_count": step_count}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Resume from `state_dict()` of an optimizer of the same class; everything is checked
+        first (see `check_state_dict`), so a bad state dict raises and changes nothing."""
+        checked = self.check_state_dict(state_dict)
+        for name, value in checked["hyperparameters"].items():
             setattr(self, name, value)
-        self.state = {k: np.array(v) for k, v in state_dict["state"].items()}
-        self.step_count = int(state_dict["step_count"])
+        self.state = checked["state"]
+        self.step_count = checked["step_count"]
         self._stepped = None
 
     def __repr__(self) -> str:

@@ -1,0 +1,236 @@
+"""Checkpoints: one file with everything needed to resume training exactly, and the file
+helpers that `Module.save` shares (writing a file all at once or not at all, reading .npz files).
+
+    tn.save_checkpoint("run.npz", model=model, optimizer=opt, scheduler=schedule, loader=loader, epoch=3)
+    extra = tn.load_checkpoint("run.npz", model=model, optimizer=opt, scheduler=schedule, loader=loader)
+    extra["epoch"]                                            # 3
+
+The file is an .npz archive, read without pickle. Each array (a parameter, a buffer, an
+optimizer's moment estimate) is one entry, named by where it belongs ("model/0.weight",
+"optimizer/state/exp_avg"); the rest (hyperparameters, the scheduler's position, the random
+generators' states, the extra values) is JSON text in the entry `__tinynet_training_checkpoint__`,
+where each array stands as {"__array__": its entry's name} and each tuple as {"__tuple__": [...]}.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import reprlib
+import zipfile
+from collections.abc import Callable
+from typing import IO
+
+import numpy as np
+
+from tinynet.random import default_generator
+
+MODEL_MARK = "__tinynet_checkpoint__"  # the entry that marks a file written by Module.save
+TRAINING_MARK = "__tinynet_training_checkpoint__"  # the JSON entry of a file written by save_checkpoint
+FORMAT_VERSION = 1
+_ARRAY, _TUPLE = "__array__", "__tuple__"
+_KINDS = {
+    MODEL_MARK: "a model file written by Module.save: load it with model.load(path)",
+    TRAINING_MARK: "a training checkpoint (tn.save_checkpoint): load it with tn.load_checkpoint(path, model=model)",
+}
+PIECES = ("model", "optimizer", "scheduler", "loader")
+
+
+# ---------------------------------------------------------------- files
+
+
+def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], None]) -> None:
+    """Write the file `path` all at once or not at all: `write(f)` fills a new temporary file in
+    the same folder, which is flushed to disk (os.fsync) and renamed over `path`. On any error or
+    KeyboardInterrupt the temporary file is removed and `path` is left as it was. The file gets
+    the permissions of any new file (0o666 less the umask, e.g. 0o644)."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"cannot write {path}: the folder {folder} does not exist")
+    tmp = os.path.join(folder, f".{os.path.basename(path)}.{os.urandom(4).hex()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask applies, as to any new file
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def read_npz(path: str | os.PathLike, mark: str, description: str) -> dict[str, np.ndarray]:
+    """Every entry of the .npz file `path`, read without pickle; it must hold the entry `mark`.
+    Raises FileNotFoundError, or ValueError saying that `path` is not a `description`."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"checkpoint file not found: {path}")
+    not_a = f"{path} is not a {description}"
+    try:
+        entries = _entries(path)
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
+        raise ValueError(f"{not_a}: {error}") from None
+    if mark not in entries:
+        hint = next((f": it is {kind}" for other, kind in _KINDS.items() if other in entries), "")
+        raise ValueError(not_a + hint)
+    return entries
+
+
+def _entries(path: str) -> dict[str, np.ndarray]:
+    archive = np.load(path, allow_pickle=False)
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise ValueError("it holds one array, not named entries")
+    with archive:
+        return {name: archive[name] for name in archive.files}
+
+
+def check_finite(arrays: dict[str, np.ndarray], action: str) -> None:
+    """Raise a ValueError, starting with `action`, naming each float array that holds NaN or Inf."""
+    bad = []
+    for name, array in arrays.items():
+        if array.dtype.kind == "f" and not np.isfinite(array).all():
+            nan = int(np.isnan(array).sum())
+            bad.append(f"{name} ({nan} NaN and {int(np.isinf(array).sum())} Inf of {array.size} values)")
+    if bad:
+        raise ValueError(
+            f"{action}: non-finite values in {', '.join(bad)}. Training has diverged: try a smaller learning "
+            "rate. Pass allow_non_finite=True to write them anyway"
+        )
+
+
+def check_generator_state(state, generator: np.random.Generator, what: str) -> dict:
+    """`state` checked as a state for `generator.bit_generator.state` (a dict as numpy gives it,
+    e.g. {"bit_generator": "PCG64", "state": {...}, ...}), by setting it on a scratch bit
+    generator of the same kind first. Raises ValueError naming `what`; changes nothing."""
+    kind = type(generator.bit_generator)
+    if not isinstance(state, dict) or state.get("bit_generator") != kind.__name__:
+        raise ValueError(f"{what}: expected the state of a {kind.__name__} generator, got {reprlib.repr(state)}")
+    try:
+        kind().state = state
+    except (TypeError, ValueError, KeyError) as error:
+        raise ValueError(f"{what}: invalid {kind.__name__} state {reprlib.repr(state)} ({error})") from None
+    return state
+
+
+# ---------------------------------------------------------------- the training checkpoint
+
+
+def save_checkpoint(
+    path: str | os.PathLike,
+    model=None,
+    optimizer=None,
+    scheduler=None,
+    loader=None,
+    *,
+    allow_non_finite: bool = False,
+    **extra,
+) -> None:
+    """Write one file with what training needs to resume exactly: the model's parameters and
+    buffers, the optimizer's hyperparameters, state and step count, the scheduler's position,
+    the DataLoader's place in its epochs, tinynet's random generator (initializers, dropout), and
+    the `extra` values (e.g. epoch=3, history={...}: numbers, strings, booleans, None, numpy
+    arrays, and lists, tuples and string-keyed dicts of them). Each of model, optimizer,
+    scheduler and loader is saved when given.
+
+    The file is written all at once or not at all (see `atomic_write`), without pickle. A model
+    with NaN or Inf values is refused (ValueError) unless `allow_non_finite`."""
+    path = os.fspath(path)
+    tree = {"random": default_generator().bit_generator.state, "extra": extra}
+    for name, piece in zip(PIECES, (model, optimizer, scheduler, loader)):
+        if piece is not None:
+            if not callable(getattr(piece, "state_dict", None)):
+                raise TypeError(f"save_checkpoint: {name} must have a state_dict() method, got {type(piece).__name__}")
+            tree[name] = piece.state_dict()
+    if model is not None and not allow_non_finite:
+        check_finite(tree["model"], f"save_checkpoint: refusing to write {path}")
+    arrays: dict[str, np.ndarray] = {}
+    content = {"format": FORMAT_VERSION, "tree": _encode(tree, "", arrays)}
+    arrays[TRAINING_MARK] = np.array(json.dumps(content))
+    atomic_write(path, lambda f: np.savez(f, **arrays))
+
+
+def load_checkpoint(path: str | os.PathLike, model=None, optimizer=None, scheduler=None, loader=None) -> dict:
+    """Restore what `save_checkpoint` wrote into the objects given (each made as for the saved
+    run), and tinynet's random generator; returns the extra values as a dict.
+
+    Everything is read and checked first (each piece's names, shapes, dtypes and kinds of value,
+    and the optimizer's state against the model's parameters): on any problem a ValueError or
+    TypeError names it and nothing has changed."""
+    path = os.fspath(path)
+    description = "tinynet training checkpoint (an .npz file written by tn.save_checkpoint)"
+    entries = read_npz(path, TRAINING_MARK, description)
+    try:
+        content = json.loads(str(entries.pop(TRAINING_MARK)))
+        if content.get("format") != FORMAT_VERSION:
+            raise ValueError(f"format {content.get('format')!r}, this tinynet reads format {FORMAT_VERSION}")
+        tree = _decode(content["tree"], entries)
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        raise ValueError(f"{path} is not a valid {description}: {error}") from None
+    pieces = {name: piece for name, piece in zip(PIECES, (model, optimizer, scheduler, loader)) if piece is not None}
+    checked = {}
+    for name, piece in pieces.items():
+        if name not in tree:
+            raise ValueError(f"load_checkpoint: {path} holds no {name} state (it was saved without {name}=...)")
+        with _named_errors(f"load_checkpoint({path}), {name}"):
+            params = {"params": model.params} if name == "optimizer" and model is not None else {}
+            checked[name] = piece.check_state_dict(tree[name], **params)
+    with _named_errors(f"load_checkpoint({path})"):
+        random_state = check_generator_state(tree.get("random"), default_generator(), "tinynet's random generator")
+    for name, piece in pieces.items():
+        piece.load_state_dict(checked[name])
+    default_generator().bit_generator.state = random_state
+    return tree.get("extra", {})
+
+
+@contextlib.contextmanager
+def _named_errors(where: str):
+    """Re-raise a ValueError or TypeError with `where` in front of its message."""
+    try:
+        yield
+    except (ValueError, TypeError) as error:
+        raise (ValueError if isinstance(error, ValueError) else TypeError)(f"{where}: {error}") from None
+
+
+def _encode(value, name: str, arrays: dict[str, np.ndarray]):
+    """`value` as JSON-ready data; its arrays go into `arrays`, named by their path."""
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind not in "biuf":
+            raise TypeError(
+                f"save_checkpoint: {name} is an array of dtype {value.dtype}; checkpoints hold numeric arrays"
+            )
+        if name in arrays:
+            raise ValueError(f"save_checkpoint: two arrays would be stored as {name!r}; rename one of the extra values")
+        arrays[name] = value
+        return {_ARRAY: name}
+    if isinstance(value, (np.bool_, np.integer, np.floating)):
+        return value.item()
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (list, tuple)):
+        items = [_encode(item, f"{name}/{i}", arrays) for i, item in enumerate(value)]
+        return {_TUPLE: items} if isinstance(value, tuple) else items
+    if isinstance(value, dict) and all(isinstance(k, str) and k not in (_ARRAY, _TUPLE) for k in value):
+        return {k: _encode(v, f"{name}/{k}" if name else k, arrays) for k, v in value.items()}
+    raise TypeError(
+        f"save_checkpoint: {name} is a {type(value).__name__} ({reprlib.repr(value)}); a checkpoint holds numbers, "
+        "strings, booleans, None, numpy arrays, and lists, tuples and dicts with string keys of these"
+    )
+
+
+def _decode(value, arrays: dict[str, np.ndarray]):
+    """The inverse of `_encode`: arrays and tuples back in their places."""
+    if isinstance(value, list):
+        return [_decode(item, arrays) for item in value]
+    if isinstance(value, dict):
+        if value.keys() == {_ARRAY}:
+            if value[_ARRAY] not in arrays:
+                raise ValueError(f"the array {value[_ARRAY]!r} is missing")
+            return arrays[value[_ARRAY]]
+        if value.keys() == {_TUPLE}:
+            return tuple(_decode(item, arrays) for item in value[_TUPLE])
+        return {k: _decode(v, arrays) for k, v in value.items()}
+    return value
