@@ -114,7 +114,7 @@ def test_errors():
     with pytest.raises(ValueError, match=r"conv_transpose2d: the output size \(-1, 3\) is not positive: "
                        r"input shape \(1, 1, 1, 3\)"):  # fmt: skip
         F.conv_transpose2d(np.zeros((1, 1, 1, 3)), tn.Tensor(np.zeros((1, 1, 1, 1))), padding=(1, 0))
-    with pytest.raises(ValueError, match="stride and dilation must be >= 1 and padding >= 0"):
+    with pytest.raises(ValueError, match="stride must be at least 1, got 0"):
         F.conv_transpose2d(np.zeros((1, 2, 4, 4)), weight, stride=0)
 
 
@@ -151,3 +151,17 @@ def test_conv_autoencoder_matches_torch(float64):
     )  # fmt: skip
     ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
     assert_module_matches_torch(ours, theirs, np.random.default_rng(0).standard_normal((4, 1, 12, 12)))
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: nn.ConvTranspose2d(3, 2, 0), r"kernel_size must be at least 1, got 0"),
+        (lambda: nn.Conv2d(3, 2, 3, stride=0), r"stride must be at least 1, got 0"),
+        (lambda: nn.Conv2d(3, 2, 3, padding=-1), r"padding must be at least 0, got -1"),
+        (lambda: nn.ConvTranspose2d(3, 2, 3, dilation=(1, 0)), r"dilation must be at least 1, got \(1, 0\)"),
+    ],
+)
+def test_sizes_below_their_smallest_are_refused_when_the_layer_is_made(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()

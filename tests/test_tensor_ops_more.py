@@ -260,3 +260,14 @@ def test_clip_needs_a_bound_and_both_spellings_are_an_error():
 def test_maximum_shapes_that_do_not_broadcast():
     with pytest.raises(ValueError, match=r"maximum: shapes \(2,\) and \(3,\) do not broadcast together"):
         tn.maximum(Tensor(np.zeros(2)), Tensor(np.zeros(3)))
+
+
+def test_std_of_constant_data_has_a_zero_gradient_as_in_torch():
+    torch = pytest.importorskip("torch")
+    data = np.array([[1.0, 2.0, 4.0], [3.0, 3.0, 3.0]])
+    ours = Tensor(data.copy(), requires_grad=True)
+    theirs = torch.tensor(data, requires_grad=True)
+    ours.std(dim=1, ddof=1).sum().backward()
+    theirs.std(dim=1).sum().backward()
+    np.testing.assert_allclose(ours.grad, theirs.grad.numpy(), rtol=1e-12)
+    assert np.array_equal(ours.grad[1], [0.0, 0.0, 0.0])

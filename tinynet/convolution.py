@@ -51,12 +51,18 @@ from tinynet.tensor import Tensor, as_tensor
 
 
 def pair(value: int | tuple[int, int], name: str) -> tuple[int, int]:
-    """(v, v) for an int v; a pair of ints unchanged."""
+    """(v, v) for an int v; a pair of ints unchanged. Paddings may be 0, sizes, strides and
+    dilations must be at least 1."""
     if isinstance(value, (int, np.integer)):
-        return int(value), int(value)
-    if isinstance(value, (tuple, list)) and len(value) == 2 and all(isinstance(v, (int, np.integer)) for v in value):
-        return int(value[0]), int(value[1])
-    raise TypeError(f"{name} must be an int or a pair of ints, got {value!r}")
+        values = int(value), int(value)
+    elif isinstance(value, (tuple, list)) and len(value) == 2 and all(isinstance(v, (int, np.integer)) for v in value):
+        values = int(value[0]), int(value[1])
+    else:
+        raise TypeError(f"{name} must be an int or a pair of ints, got {value!r}")
+    smallest = 0 if name.endswith("padding") else 1
+    if min(values) < smallest:
+        raise ValueError(f"{name} must be at least {smallest}, got {value!r}")
+    return values
 
 
 def output_size(size: int, kernel: int, stride: int, padding: int, dilation: int) -> int:
@@ -230,13 +236,9 @@ def _check_input(op: str, x: Tensor, kernel, padding, dilation=(1, 1)) -> None:
             )
 
 
-def _check_weight_and_steps(op: str, weight: Tensor, layout: str, stride, padding, dilation) -> None:
+def _check_weight(op: str, weight: Tensor, layout: str) -> None:
     if weight.ndim != 4:
         raise ValueError(f"{op}: weight must be 4-D {layout}, got shape {weight.shape}")
-    if min(stride) < 1 or min(dilation) < 1 or min(padding) < 0:
-        raise ValueError(
-            f"{op}: stride and dilation must be >= 1 and padding >= 0, got {stride}, {dilation}, {padding}"
-        )
 
 
 def _check_channels(op: str, x: Tensor, weight: Tensor, in_axis: int) -> None:
@@ -260,7 +262,7 @@ def conv2d(
     H_out = (H + 2 padding - dilation (kh - 1) - 1) // stride + 1."""
     x, weight = as_tensor(x), as_tensor(weight)
     stride, padding, dilation = pair(stride, "stride"), pair(padding, "padding"), pair(dilation, "dilation")
-    _check_weight_and_steps("conv2d", weight, "(out, in, kh, kw)", stride, padding, dilation)
+    _check_weight("conv2d", weight, "(out, in, kh, kw)")
     _check_input("conv2d", x, weight.shape[2:], padding, dilation)
     _check_channels("conv2d", x, weight, 1)
     inputs = (x, weight) if bias is None else (x, weight, bias)
@@ -299,7 +301,7 @@ def conv_transpose2d(
     x, weight = as_tensor(x), as_tensor(weight)
     stride, padding, dilation = pair(stride, "stride"), pair(padding, "padding"), pair(dilation, "dilation")
     output_padding = pair(output_padding, "output_padding")
-    _check_weight_and_steps("conv_transpose2d", weight, "(in, out, kh, kw)", stride, padding, dilation)
+    _check_weight("conv_transpose2d", weight, "(in, out, kh, kw)")
     check_output_padding("conv_transpose2d", output_padding, stride, dilation)
     _check_rank("conv_transpose2d", x)
     _check_channels("conv_transpose2d", x, weight, 0)

@@ -548,8 +548,16 @@ class Tensor:
         correction: float | None = None,
     ) -> Tensor:
         """The standard deviation √var, with var's arguments: `ddof` (PyTorch: `correction`) is 0
-        by default as in numpy, while PyTorch's default is 1: torch.std(x) == x.std(ddof=1)."""
-        return self.var(axis, ddof=ddof, keepdims=keepdims, dim=dim, keepdim=keepdim, correction=correction).sqrt()
+        by default as in numpy, while PyTorch's default is 1: torch.std(x) == x.std(ddof=1).
+        Where the deviation is 0 (constant data) its gradient is 0, as in PyTorch, not 1/0."""
+        var = self.var(axis, ddof=ddof, keepdims=keepdims, dim=dim, keepdim=keepdim, correction=correction)
+        out = np.sqrt(var.data)
+
+        def backward(g):
+            nonzero = out > 0
+            return (np.where(nonzero, g / (2 * np.where(nonzero, out, 1)), 0).astype(out.dtype),)
+
+        return var._make(out, (var,), backward, "std")
 
     def logsumexp(
         self, axis: Axis = None, keepdims: bool | None = None, *, dim: Axis = None, keepdim: bool | None = None
