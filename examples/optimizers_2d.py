@@ -1,35 +1,60 @@
 """Every optimizer on classic 2-D test functions: the optimizer design at its simplest.
 
-Each optimizer drives a plain 2-element numpy array with `opt.step(grad, point)`, with the
-learning rate from a grid that suits it best on that function (the one that first gets
-within the tolerance of the minimum). For each function the script prints a table (best
-learning rate, steps to reach the tolerance, final loss) and writes a PNG: the contour plot
-with each optimizer's path, beside the loss against the step.
+Each optimizer drives a plain 2-element numpy array with `opt.step(grad, point)`. On each
+function it runs once with every learning rate of a grid (LEARNING_RATES), and its best run
+joins the race: the one that reaches the tolerance soonest or, if none does, the one that ends
+lowest without blowing up. For each function the script prints a table (the learning rate,
+the step at which the tolerance was reached, the final loss) and writes a PNG: the contour
+plot with each optimizer's path, beside its progress against the step.
+
+Reaching the tolerance means staying there: a path reaches it at step k when its loss is
+within the tolerance of the lowest value at step k and at every later step of the run. A path
+that goes in and out has not reached it until its last time in; one that is within only at its
+final step has not reached it (nothing shows that it stays); one that blows up never does (see
+`reached_at`). The table prints k. The progress plot draws, for each step, the highest loss -
+lowest value at that step or later (`highest_from_each_step`), the tolerance as a dotted line,
+which that curve crosses at step k, and a dot there; the legend gives each path's learning
+rate and k.
+
+`--optimizer FILE.py:CLASS` or `--optimizer MODULE:CLASS` (a module importable from the current
+folder) adds your own optimizer to the race, with the same search over learning rates. CLASS
+must subclass tinynet.optim.Optimizer and be made with `CLASS(lr=...)`; the flag may be repeated.
 
     python examples/optimizers_2d.py                      # all functions, PNGs in optimizer_plots/
     python examples/optimizers_2d.py --functions rosenbrock --gif
     python examples/optimizers_2d.py --steps 50 --out /tmp/plots
+    python examples/optimizers_2d.py --optimizer my_optimizer.py:MyOptimizer
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.util
 import math
 import os
+import sys
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
-from plotting import distinct_colors, pyplot
+from plotting import line_styles, pyplot, save_figure
 
 from tinynet import optim
+from tinynet.checkpoint import atomic_write
 
 
 @dataclass(frozen=True)
 class TestFunction:
+    """A 2-D function to minimize. `f` takes a point p and uses only p[0], p[1], arithmetic and
+    powers, so it works on a numpy point, on a grid (p of shape (2, rows, columns)) and on a
+    tinynet Tensor; `grad` is its gradient, written out, on a numpy point."""
+
     name: str
     formula: str
-    f: Callable[[np.ndarray], float]
+    f: Callable
     grad: Callable[[np.ndarray], np.ndarray]
     start: tuple[float, float]
     minimum: tuple[float, float]  # one minimizer, marked on the plot
@@ -38,12 +63,12 @@ class TestFunction:
 
 
 def _beale_terms(p):
-    x, y = p
+    x, y = p[0], p[1]
     return (1.5 - x + x * y, 2.25 - x + x * y**2, 2.625 - x + x * y**3)
 
 
 def _beale_grad(p):
-    x, y = p
+    x, y = p[0], p[1]
     a, b, c = _beale_terms(p)
     return np.array(
         [
@@ -107,48 +132,77 @@ OPTIMIZERS = {
     "Lion": optim.Lion,
 }
 LEARNING_RATES = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0, 10.0]
+BLOW_UP = 1e8  # a run stops once its loss is above this (or not finite)
+LOSS_FLOOR = 1e-12  # the loss plot's log scale shows smaller distances to the lowest value as this
 
 
-def run(function: TestFunction, make_optimizer, lr: float, steps: int) -> tuple[np.ndarray, np.ndarray]:
-    """The path (steps + 1, 2) and the loss at each point; stops early if the loss blows up."""
+@dataclass(frozen=True)
+class Run:
+    """One optimizer's run at one learning rate: the points it visited (rows of `path`), the loss
+    at each, and the step at which it reached the tolerance (None: it did not)."""
+
+    lr: float
+    path: np.ndarray
+    losses: np.ndarray
+    reached: int | None
+
+
+def highest_from_each_step(losses: np.ndarray, lowest: float) -> np.ndarray:
+    """For each step, the highest loss - lowest at that step or any later one: the curve the loss
+    plot draws. It never rises, and it is within a tolerance from the step on which the loss
+    stays within it."""
+    return np.maximum.accumulate((losses - lowest)[::-1])[::-1]
+
+
+def reached_at(losses: np.ndarray, lowest: float, tolerance: float, steps: int) -> int | None:
+    """The first step from which the loss stays within `tolerance` of `lowest` until the end of
+    a run of `steps` steps (`losses` holds the start's loss and each step's). None when there is
+    no such step, when it would be the last step (nothing shows that the loss stays), or when
+    the run stopped early because the loss blew up."""
+    if len(losses) != steps + 1:
+        return None
+    within = np.nonzero(highest_from_each_step(losses, lowest) <= tolerance)[0]
+    return int(within[0]) if len(within) and within[0] < steps else None
+
+
+def run(function: TestFunction, make_optimizer: Callable, lr: float, steps: int, tolerance: float) -> Run:
+    """`steps` steps from the function's start with the optimizer `make_optimizer(lr=lr)`,
+    stopping early if the loss blows up."""
     point = np.array(function.start, dtype=np.float64)
     opt = make_optimizer(lr=lr)
     path, losses = [point.copy()], [function.f(point)]
     for _ in range(steps):
         opt.step(function.grad(point), point)
         loss = function.f(point)
-        if not math.isfinite(loss) or abs(loss) > 1e8:
+        if not math.isfinite(loss) or abs(loss) > BLOW_UP:
             break
         path.append(point.copy())
         losses.append(loss)
-    return np.array(path), np.array(losses)
+    losses = np.array(losses)
+    return Run(lr, np.array(path), losses, reached_at(losses, lowest_value(function), tolerance, steps))
 
 
-def best_run(function: TestFunction, make_optimizer, steps: int, tolerance: float):
-    """Try every learning rate of LEARNING_RATES; keep the run that gets within the tolerance for
-    good first (or, if none does, ends lowest without blowing up): (lr, path, losses)."""
-    best = lowest_value(function)
-    runs = [(lr, *run(function, make_optimizer, lr, steps)) for lr in LEARNING_RATES]
+def best_run(function: TestFunction, make_optimizer: Callable, steps: int, tolerance: float) -> Run:
+    """The run, over the learning rates of LEARNING_RATES, that reaches the tolerance soonest
+    (or, if none does, ends lowest, preferring runs that did not blow up)."""
+    runs = [run(function, make_optimizer, lr, steps, tolerance) for lr in LEARNING_RATES]
 
-    def score(candidate):
-        _, _path, losses = candidate
-        reached = steps_to_tolerance(losses, best, tolerance)
-        finished = len(losses) == steps + 1
-        return (reached is None, reached or 0, not finished, losses[-1])
+    def score(candidate: Run) -> tuple:
+        blew_up = len(candidate.losses) != steps + 1
+        return (candidate.reached is None, candidate.reached or 0, blew_up, candidate.losses[-1])
 
     return min(runs, key=score)
 
 
 def lowest_value(function: TestFunction) -> float:
+    """The function's value at its marked minimum."""
     return function.f(np.array(function.minimum))
 
 
-def steps_to_tolerance(losses: np.ndarray, best: float, tolerance: float) -> int | None:
-    """The step from which the loss stays within `tolerance` of the lowest value (None: never)."""
-    outside = np.nonzero(losses - best > tolerance)[0]
-    if len(outside) == 0:
-        return 0
-    return None if outside[-1] == len(losses) - 1 else int(outside[-1]) + 1
+def legend_label(name: str, result: Run) -> str:
+    """How a run is named in the plot: the optimizer, its learning rate and when it reached the tolerance."""
+    reached = "not reached" if result.reached is None else f"reached at {result.reached}"
+    return f"{name} lr={result.lr:g}: {reached}"
 
 
 def contour_levels(function: TestFunction, values: np.ndarray) -> np.ndarray:
@@ -159,93 +213,189 @@ def contour_levels(function: TestFunction, values: np.ndarray) -> np.ndarray:
     return np.linspace(values.min(), top, 25)
 
 
-def plot(function: TestFunction, results: dict, steps: int, path: str) -> None:
-    plt = pyplot()
-    if plt is None:
-        return
-    fig, (contour_axis, loss_axis) = plt.subplots(1, 2, figsize=(13, 5.5), gridspec_kw={"width_ratios": [1.15, 1]})
+def draw_contours(axis, function: TestFunction, points: int) -> None:
+    """The function's contour lines over its window, on a grid of points x points."""
     x0, x1, y0, y1 = function.window
-    xs, ys = np.meshgrid(np.linspace(x0, x1, 300), np.linspace(y0, y1, 300))
+    xs, ys = np.meshgrid(np.linspace(x0, x1, points), np.linspace(y0, y1, points))
     zs = function.f(np.stack([xs, ys]))
-    best = lowest_value(function)
-    contour_axis.contour(xs, ys, zs, levels=contour_levels(function, zs), cmap="viridis", linewidths=0.7, alpha=0.45)
-    for (name, (trajectory, losses)), color in zip(results.items(), distinct_colors(plt, len(results))):
-        contour_axis.plot(trajectory[:, 0], trajectory[:, 1], "-", color=color, lw=1.4, label=name, alpha=0.9)
-        contour_axis.plot(*trajectory[-1], "o", color=color, ms=4)
-        loss_axis.semilogy(np.maximum(np.minimum.accumulate(losses) - best, 1e-12), color=color, lw=1.6, label=name)
+    axis.contour(xs, ys, zs, levels=contour_levels(function, zs), cmap="viridis", linewidths=0.7, alpha=0.45)
+    axis.set(xlim=(x0, x1), ylim=(y0, y1), xlabel="x", ylabel="y")
+
+
+def figure(plt, function: TestFunction, results: dict[str, Run], steps: int, tolerance: float):
+    """The paths over the contours, beside each path's highest loss - lowest value from each step
+    on (log scale), with the tolerance line and a dot where each path reached it; returns the
+    matplotlib figure."""
+    fig, (contour_axis, loss_axis) = plt.subplots(1, 2, figsize=(14, 6.2), gridspec_kw={"width_ratios": [1.1, 1]})
+    draw_contours(contour_axis, function, points=300)
+    lowest = lowest_value(function)
+    for (name, result), (color, linestyle) in zip(results.items(), line_styles(plt, len(results))):
+        style = {"color": color, "linestyle": linestyle}
+        label = legend_label(name, result)
+        contour_axis.plot(result.path[:, 0], result.path[:, 1], **style, lw=1.4, alpha=0.9, label=label)
+        contour_axis.plot(*result.path[-1], "o", color=color, ms=4)
+        distances = np.maximum(highest_from_each_step(result.losses, lowest), LOSS_FLOOR)
+        loss_axis.semilogy(distances, **style, lw=1.5, label=f"_{name}")  # "_": named, but left out of the legend
+        if result.reached is not None:
+            dot = {"color": color, "mec": "black", "ms": 7, "zorder": 3, "label": f"_{name} reached"}
+            loss_axis.plot(result.reached, distances[result.reached], "o", **dot)
     contour_axis.plot(*function.start, "ks", ms=7, label="start")
     contour_axis.plot(*function.minimum, "r*", ms=14, label="minimum")
-    contour_axis.set(xlim=(x0, x1), ylim=(y0, y1), xlabel="x", ylabel="y", title=f"{function.name}: {function.formula}")
+    contour_axis.set_title(f"{function.name}: {function.formula}")
+    loss_axis.axhline(tolerance, color="black", linestyle=":", lw=1.2, label=f"tolerance {tolerance:g}")
+    loss_axis.plot([], [], "o", color="white", mec="black", ms=7, label="within the tolerance from here on")
     loss_axis.set(
         xlabel="step",
-        ylabel="best loss so far - lowest value (log scale)",
+        ylabel="highest loss - lowest value from this step on (log scale)",
         title=f"progress over {steps} steps",
         xlim=(0, steps),
     )
     loss_axis.grid(alpha=0.3, which="both")
-    handles, labels = contour_axis.get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=7, fontsize=9, frameon=False)
-    fig.tight_layout(rect=(0, 0.09, 1, 1))
-    fig.savefig(path, dpi=110)
+    path_handles, path_labels = contour_axis.get_legend_handles_labels()
+    key_handles, key_labels = loss_axis.get_legend_handles_labels()
+    labels = path_labels + key_labels
+    fig.legend(path_handles + key_handles, labels, loc="lower center", ncol=4, fontsize=9, frameon=False)
+    fig.tight_layout(rect=(0, 0.05 + 0.025 * math.ceil(len(labels) / 4), 1, 1))
+    return fig
+
+
+def plot(function: TestFunction, results: dict[str, Run], steps: int, tolerance: float, path: str) -> None:
+    """Write the figure as a PNG (nothing without matplotlib)."""
+    plt = pyplot()
+    if plt is None:
+        return
+    fig = figure(plt, function, results, steps, tolerance)
+    save_figure(fig, path)
     plt.close(fig)
-    print(f"wrote {path}")
 
 
-def animate(function: TestFunction, results: dict, path: str, frames: int = 60) -> None:
+def animate(function: TestFunction, results: dict[str, Run], path: str, frames: int = 60) -> None:
+    """Write a GIF of the paths being drawn (nothing without matplotlib)."""
     plt = pyplot()
     if plt is None:
         return
     from matplotlib.animation import FuncAnimation, PillowWriter
 
     fig, axis = plt.subplots(figsize=(6.5, 5.5))
-    x0, x1, y0, y1 = function.window
-    xs, ys = np.meshgrid(np.linspace(x0, x1, 200), np.linspace(y0, y1, 200))
-    zs = function.f(np.stack([xs, ys]))
-    axis.contour(xs, ys, zs, levels=contour_levels(function, zs), cmap="viridis", linewidths=0.7, alpha=0.45)
+    draw_contours(axis, function, points=200)
     axis.plot(*function.minimum, "r*", ms=14)
     lines = {
-        name: axis.plot([], [], lw=1.4, color=color, label=name)[0]
-        for name, color in zip(results, distinct_colors(plt, len(results)))
+        name: axis.plot([], [], lw=1.4, color=color, linestyle=linestyle, label=legend_label(name, result))[0]
+        for (name, result), (color, linestyle) in zip(results.items(), line_styles(plt, len(results)))
     }
-    axis.set(xlim=(x0, x1), ylim=(y0, y1), title=function.name)
-    axis.legend(fontsize=7, loc="upper left")
-    longest = max(len(trajectory) for trajectory, _ in results.values())
+    axis.set_title(function.name)
+    axis.legend(fontsize=6, loc="upper left")
+    longest = max(len(result.path) for result in results.values())
 
     def draw(frame):
         upto = max(1, int(longest * (frame + 1) / frames))
-        for name, (trajectory, _) in results.items():
-            lines[name].set_data(trajectory[:upto, 0], trajectory[:upto, 1])
+        for name, result in results.items():
+            lines[name].set_data(result.path[:upto, 0], result.path[:upto, 1])
         return list(lines.values())
 
-    FuncAnimation(fig, draw, frames=frames, blit=True).save(path, writer=PillowWriter(fps=15))
+    with tempfile.TemporaryDirectory() as folder:  # Pillow writes to a named file: render there, then copy
+        rendered = os.path.join(folder, "paths.gif")
+        FuncAnimation(fig, draw, frames=frames, blit=True).save(rendered, writer=PillowWriter(fps=15))
+        atomic_write(path, lambda f: f.write(Path(rendered).read_bytes()))
     plt.close(fig)
     print(f"wrote {path}")
 
 
-def main(argv=None) -> dict:
+def optimizer_class(spec: str) -> type[optim.Optimizer]:
+    """The optimizer class that `--optimizer` names: 'FILE.py:CLASS' (a Python file) or
+    'MODULE:CLASS' (a module importable from the current folder). Raises
+    argparse.ArgumentTypeError saying what is wrong: no such file, module or class, a class
+    that does not subclass tinynet.optim.Optimizer, or one that cannot be made with lr= alone."""
+    where, _, class_name = spec.rpartition(":")
+    if not where or not class_name:
+        raise argparse.ArgumentTypeError(f"{spec!r} is not FILE.py:CLASS or MODULE:CLASS")
+    module = _import_file(where) if where.endswith(".py") else _import_module(where)
+    cls = getattr(module, class_name, None)
+    if cls is None:
+        raise argparse.ArgumentTypeError(f"{where} has no {class_name}")
+    if not (isinstance(cls, type) and issubclass(cls, optim.Optimizer)):
+        raise argparse.ArgumentTypeError(f"{class_name} in {where} is {cls!r}, not a tinynet.optim.Optimizer subclass")
+    try:
+        cls(lr=LEARNING_RATES[0])
+    except TypeError as error:
+        raise argparse.ArgumentTypeError(
+            f"{class_name}(lr={LEARNING_RATES[0]}) failed ({error}); the race makes "
+            "each optimizer with a learning rate alone"
+        ) from error
+    return cls
+
+
+def _import_file(path: str):
+    if not os.path.isfile(path):
+        raise argparse.ArgumentTypeError(f"no file {path} (from the folder {os.getcwd()})")
+    spec = importlib.util.spec_from_file_location(Path(path).stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _import_module(name: str):
+    folder = os.getcwd()
+    sys.path.insert(0, folder)
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as error:
+        if error.name is not None and (name + ".").startswith(error.name + "."):
+            raise argparse.ArgumentTypeError(f"no module {error.name} in {folder} or on the Python path") from error
+        raise  # a module that the user's module imports is missing: its own error says which
+    finally:
+        sys.path.remove(folder)
+
+
+def print_table(function: TestFunction, results: dict[str, Run], steps: int, tolerance: float) -> None:
+    """Each optimizer's learning rate, the step at which it reached the tolerance, and its final loss."""
+    width = max(len("optimizer"), *map(len, results))
+    print(f"\n{function.name}: {function.formula}, from {function.start}, {steps} steps")
+    print(f"{'optimizer':{width}s} {'lr':>8s} {'reached at':>10s} {'final loss':>12s}")
+    for name, result in results.items():
+        reached = "-" if result.reached is None else result.reached
+        print(f"{name:{width}s} {result.lr:8g} {reached:>10} {result.losses[-1]:12.4e}")
+    print(f"reached at: the first step from which loss - lowest stays <= {tolerance:g} to the end ('-': not reached)")
+
+
+def main(argv: list[str] | None = None) -> dict[str, dict[str, tuple[float, int | None, float]]]:
+    """Run the race; returns {function: {optimizer: (learning rate, step reached or None, final loss)}}."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--functions", nargs="+", choices=sorted(FUNCTIONS), default=list(FUNCTIONS))
     parser.add_argument("--steps", type=int, default=1000)
     parser.add_argument("--tolerance", type=float, default=1e-3, help="reached once loss - lowest stays <= this")
-    parser.add_argument("--out", default="optimizer_plots", help="folder for the pictures")
+    parser.add_argument("--out", default="optimizer_plots", help="folder for the pictures (made if missing)")
     parser.add_argument("--gif", action="store_true", help="also write an animation of the paths")
+    parser.add_argument(
+        "--optimizer",
+        action="append",
+        default=[],
+        metavar="FILE.py:CLASS",
+        help="add your own tinynet.optim.Optimizer subclass to the race (or MODULE:CLASS); repeatable",
+    )
     args = parser.parse_args(argv)
+    if args.steps < 1:
+        parser.error(f"argument --steps: {args.steps}; it must be at least 1")
+    if not args.tolerance > 0:
+        parser.error(f"argument --tolerance: {args.tolerance}; it must be a number above 0")
+    optimizers = dict(OPTIMIZERS)
+    for spec in args.optimizer:
+        try:
+            cls = optimizer_class(spec)
+        except argparse.ArgumentTypeError as error:
+            parser.error(f"argument --optimizer: {error}")
+        if cls.__name__ in optimizers:
+            parser.error(f"argument --optimizer: {spec}: the race already has an optimizer named {cls.__name__}")
+        optimizers[cls.__name__] = cls
     os.makedirs(args.out, exist_ok=True)
 
     tables = {}
     for key in args.functions:
         function = FUNCTIONS[key]
-        chosen = {name: best_run(function, make, args.steps, args.tolerance) for name, make in OPTIMIZERS.items()}
-        results = {name: (path, losses) for name, (_, path, losses) in chosen.items()}
-        best = lowest_value(function)
-        print(f"\n{function.name}: {function.formula}, from {function.start}, {args.steps} steps")
-        print(f"{'optimizer':14s} {'best lr':>8s} {'steps to tol':>13s} {'final loss':>12s}")
-        tables[key] = {}
-        for name, (lr, _, losses) in chosen.items():
-            reached = steps_to_tolerance(losses, best, args.tolerance)
-            print(f"{name:14s} {lr:8g} {'-' if reached is None else reached:>13} {losses[-1]:12.4e}")
-            tables[key][name] = (lr, reached, losses[-1])
-        plot(function, results, args.steps, os.path.join(args.out, f"{key}.png"))
+        results = {name: best_run(function, make, args.steps, args.tolerance) for name, make in optimizers.items()}
+        print_table(function, results, args.steps, args.tolerance)
+        tables[key] = {name: (result.lr, result.reached, result.losses[-1]) for name, result in results.items()}
+        plot(function, results, args.steps, args.tolerance, os.path.join(args.out, f"{key}.png"))
         if args.gif:
             animate(function, results, os.path.join(args.out, f"{key}.gif"))
     return tables

@@ -3,6 +3,10 @@ examples still print their tables and say how to get the pictures."""
 
 from __future__ import annotations
 
+import os
+
+from tinynet.checkpoint import atomic_write
+
 INSTALL_HINT = 'matplotlib is not installed: no pictures. Install it with: python -m pip install -e ".[plot]"'
 
 
@@ -25,6 +29,25 @@ def distinct_colors(plt, n: int) -> list:
     return list(palette[::2] + palette[1::2])[:n]
 
 
+LINE_STYLES = ("-", "--", ":", "-.")
+
+
+def line_styles(plt, n: int) -> list[tuple[tuple, str]]:
+    """n (colour, line style) pairs for lines that cross each other: line i gets the colour
+    i mod 10 of tab10 and the line style (i + i // 10) mod 4, so each line differs from the
+    next in both, and no two of the first 40 are alike (then they repeat)."""
+    palette = plt.get_cmap("tab10").colors
+    return [(palette[i % 10], LINE_STYLES[(i + i // 10) % len(LINE_STYLES)]) for i in range(n)]
+
+
+def save_figure(fig, path: str, dpi: int = 110) -> None:
+    """Write fig to `path` (the format from its extension, e.g. .png) all at once, through a
+    temporary file renamed when complete, and say so."""
+    extension = os.path.splitext(path)[1].lstrip(".") or "png"
+    atomic_write(path, lambda f: fig.savefig(f, format=extension, dpi=dpi))
+    print(f"wrote {path}")
+
+
 def plot_training_curves(histories: dict[str, dict[str, list[float]]], path: str, title: str) -> bool:
     """Training loss and test accuracy per epoch, one line per run; True if the PNG was written.
 
@@ -45,7 +68,6 @@ def plot_training_curves(histories: dict[str, dict[str, list[float]]], path: str
     accuracy_axis.legend(fontsize=8)
     fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path)
     plt.close(fig)
-    print(f"wrote {path}")
     return True
