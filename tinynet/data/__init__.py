@@ -1,7 +1,19 @@
-"""Datasets, the DataLoader, and MNIST."""
+"""Datasets, the DataLoader, MNIST, and toy data sets in the plane."""
 
 from tinynet.data.dataloader import DataLoader
 from tinynet.data.dataset import Dataset, TensorDataset
 from tinynet.data.mnist import ChecksumError, load_fashion_mnist, load_mnist, read_idx
+from tinynet.data.toy import make_circles, make_moons, make_spirals
 
-__all__ = ["ChecksumError", "DataLoader", "Dataset", "TensorDataset", "load_fashion_mnist", "load_mnist", "read_idx"]
+__all__ = [
+    "ChecksumError",
+    "DataLoader",
+    "Dataset",
+    "TensorDataset",
+    "load_fashion_mnist",
+    "load_mnist",
+    "make_circles",
+    "make_moons",
+    "make_spirals",
+    "read_idx",
+]
