@@ -23,6 +23,12 @@ An op with several results returns them as a tuple from `forward`; `apply` then 
 tuple of Tensors, and `backward(ctx, *grads)` gets one gradient per result (zeros for a
 result that the loss does not use), so it runs once however many results are used.
 
+Gradients of gradients (`backward(create_graph=True)`, `tn.grad`) need a backward that is
+itself recorded, which a backward on numpy arrays is not. A Function that should support them
+also defines `graph_backward(ctx, grad, *inputs)`: the same rule written with Tensor
+operations, `grad` and the inputs given as Tensors (see `functional.Linear`). Without it, a
+recorded backward pass through the Function raises an error that names it.
+
 An input whose array `forward` gives to `ctx.save_for_backward` (the array itself, not a
 view or a copy) counts as read by the backward: if it is a leaf (your data, a parameter),
 backward() raises when that array has changed in place since the forward pass (see
@@ -58,6 +64,8 @@ class Function:
     def backward(ctx: Context, grad: np.ndarray):
         raise NotImplementedError("a Function subclass must define backward(ctx, grad)")
 
+    graph_backward = None  # optional: graph_backward(ctx, grad, *inputs) on Tensors, see the module's docstring
+
     @classmethod
     def apply(cls, *inputs, **options) -> Tensor | tuple[Tensor, ...]:
         """Run `forward` on the inputs' arrays and record `backward` in the graph."""
@@ -68,7 +76,10 @@ class Function:
         parents = tuple([t for t in tensors if t is not None])
 
         def backward(*grads):
-            input_grads = cls.backward(ctx, *grads)
+            if isinstance(grads[0], Tensor):
+                input_grads = _graph_backward(cls, ctx, grads, tensors)
+            else:
+                input_grads = cls.backward(ctx, *grads)
             input_grads = input_grads if isinstance(input_grads, tuple) else (input_grads,)
             if len(input_grads) != len(tensors):
                 raise ValueError(
@@ -77,8 +88,19 @@ class Function:
             return tuple([g for t, g in zip(tensors, input_grads) if t is not None])
 
         if not isinstance(out, tuple):
-            return Tensor._make(out, parents, backward, cls.__name__, ctx.saved)
+            return Tensor._make(out, parents, lambda grad, *_: backward(grad), cls.__name__, ctx.saved)
         return _several_results(out, parents, backward, cls.__name__, ctx.saved)
+
+
+def _graph_backward(cls: type[Function], ctx: Context, grads: tuple, inputs: tuple):
+    """The Function's backward in a recorded backward pass: its graph_backward, on Tensors."""
+    if cls.graph_backward is None or len(grads) > 1:
+        raise RuntimeError(
+            f"create_graph: the backward of '{cls.__name__}' is written on numpy arrays, so it cannot be recorded "
+            "and its gradients cannot be differentiated again (a Function supports that by defining "
+            "graph_backward(ctx, grad, *inputs) with Tensor operations)"
+        )
+    return cls.graph_backward(ctx, grads[0], *inputs)
 
 
 def _several_results(
@@ -92,7 +114,7 @@ def _several_results(
     rest of the graph, so a second backward through any result raises."""
     filed: list = [None] * len(results)
 
-    def backward_of_op(_):
+    def backward_of_op(*_):
         grads = [np.zeros_like(r) if g is None else g for r, g in zip(results, filed)]
         filed[:] = [None] * len(results)
         return backward(*grads)
@@ -100,7 +122,7 @@ def _several_results(
     op_node = Tensor._make(np.empty(0, dtype=results[0].dtype), parents, backward_of_op, op, saved)
 
     def result(i: int) -> Tensor:
-        def file_gradient(g):
+        def file_gradient(g, *_):
             filed[i] = g
             return (op_node.data,)
 

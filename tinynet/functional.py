@@ -40,13 +40,22 @@ class Linear(Function):
 
     @staticmethod
     def backward(ctx: Context, grad):
-        x, weight = ctx.saved
+        return Linear.gradients(grad, *ctx.saved, ctx.needs_grad)
+
+    @staticmethod
+    def graph_backward(ctx: Context, grad: Tensor, x: Tensor, weight: Tensor, bias: Tensor | None = None):
+        return Linear.gradients(grad, x, weight, ctx.needs_grad)
+
+    @staticmethod
+    def gradients(grad, x, weight, needs_grad: tuple[bool, ...]):
+        """dx, dW (and db when there is a bias), each only where needed; the same code on numpy
+        arrays (backward) and on Tensors (graph_backward, recorded for gradients of gradients)."""
         grad_2d = grad.reshape(-1, grad.shape[-1])
-        grad_x = (grad_2d @ weight).reshape(x.shape) if ctx.needs_grad[0] else None
-        grad_weight = grad_2d.T @ x.reshape(-1, x.shape[-1]) if ctx.needs_grad[1] else None
-        if len(ctx.needs_grad) == 2:
+        grad_x = (grad_2d @ weight).reshape(x.shape) if needs_grad[0] else None
+        grad_weight = grad_2d.T @ x.reshape(-1, x.shape[-1]) if needs_grad[1] else None
+        if len(needs_grad) == 2:
             return grad_x, grad_weight
-        return grad_x, grad_weight, (grad_2d.sum(axis=0) if ctx.needs_grad[2] else None)
+        return grad_x, grad_weight, (grad_2d.sum(axis=0) if needs_grad[2] else None)
 
 
 def linear(x: Tensor | np.ndarray, weight: Tensor, bias: Tensor | None = None) -> Tensor:
@@ -239,7 +248,7 @@ class GELU(Function):
             cdf = 0.5 * (1 + np.tanh(inner))
             ctx.save_for_backward(x, cdf, inner)
         else:
-            cdf = 0.5 * (1 + _erf(x / math.sqrt(2)).astype(x.dtype))
+            cdf = _normal_cdf(x)
             ctx.save_for_backward(x, cdf, None)
         ctx.approximate = approximate
         return x * cdf
@@ -251,8 +260,48 @@ class GELU(Function):
             d_inner = math.sqrt(2 / math.pi) * (1 + 3 * 0.044715 * x * x)
             d_cdf = 0.5 * (1 - np.tanh(inner) ** 2) * d_inner
         else:
-            d_cdf = np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
+            d_cdf = _normal_pdf(x)
         return grad * (cdf + x * d_cdf)
+
+    @staticmethod
+    def graph_backward(ctx: Context, grad: Tensor, x: Tensor):
+        """gelu'(x) = Φ(x) + x Φ'(x) in Tensor operations, so that it can be differentiated again."""
+        if ctx.approximate == "tanh":
+            squashed = (math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)).tanh()
+            cdf = 0.5 * (1 + squashed)
+            d_cdf = 0.5 * (1 - squashed * squashed) * math.sqrt(2 / math.pi) * (1 + 3 * 0.044715 * x * x)
+        else:
+            cdf, d_cdf = NormalCDF.apply(x), _normal_pdf(x)
+        return grad * (cdf + x * d_cdf)
+
+
+def _normal_cdf(x: np.ndarray) -> np.ndarray:
+    """Φ(x) = (1 + erf(x / √2)) / 2, the standard normal CDF."""
+    return 0.5 * (1 + _erf(x / math.sqrt(2)).astype(x.dtype))
+
+
+def _normal_pdf(x: np.ndarray | Tensor) -> np.ndarray | Tensor:
+    """φ(x) = e^(-x²/2) / √(2π), the standard normal density, of an array or a Tensor."""
+    return math.e ** (-0.5 * x * x) / math.sqrt(2 * math.pi)
+
+
+class NormalCDF(Function):
+    """Φ(x) = (1 + erf(x / √2)) / 2, the standard normal CDF; Φ'(x) = φ(x). GELU's recorded
+    backward uses it (numpy has no erf ufunc, so no Tensor operation makes Φ)."""
+
+    @staticmethod
+    def forward(ctx: Context, x):
+        ctx.save_for_backward(x)
+        return _normal_cdf(x)
+
+    @staticmethod
+    def backward(ctx: Context, grad):
+        (x,) = ctx.saved
+        return grad * _normal_pdf(x)
+
+    @staticmethod
+    def graph_backward(ctx: Context, grad: Tensor, x: Tensor):
+        return grad * _normal_pdf(x)
 
 
 def gelu(x: Tensor | np.ndarray, approximate: str = "none") -> Tensor:
@@ -440,6 +489,25 @@ class CrossEntropy(Function):
         grad_logits = (p * q.sum(axis=1, keepdims=True) - q) * scale
         grad_target = -log_p * (1 - smoothing) * scale if ctx.needs_grad[1] else None
         return grad_logits, grad_target
+
+    @staticmethod
+    def graph_backward(ctx: Context, grad: Tensor, logits: Tensor, target: Tensor):
+        """The same gradients in Tensor operations, p = softmax(logits) recomputed in the graph."""
+        _, _, labels, keep = ctx.saved
+        rows, classes = logits.shape
+        smoothing = ctx.label_smoothing
+        if ctx.reduction == "none":
+            scale = grad.reshape(rows, 1)
+        else:
+            scale = grad / ctx.count if ctx.reduction == "mean" else grad
+        p = softmax(logits, dim=1)
+        if labels.ndim == 1:
+            q = np.full((rows, classes), smoothing / classes, dtype=logits.dtype)
+            q[np.arange(rows), labels] += 1 - smoothing
+            return (p - q) * scale * keep[:, None], None
+        q = target * (1 - smoothing) + smoothing / classes if smoothing else target
+        grad_target = -log_softmax(logits, dim=1) * (1 - smoothing) * scale if ctx.needs_grad[1] else None
+        return (p * q.sum(axis=1, keepdims=True) - q) * scale, grad_target
 
 
 def cross_entropy(

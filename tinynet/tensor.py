@@ -1,10 +1,19 @@
 """Tensor: a numpy array that remembers how it was made, and reverse-mode autodiff.
 
 Every operation computes its result with numpy and, when an input needs a gradient, records
-the inputs (`_parents`) and a `backward` closure that maps the gradient of the result to the
+the inputs (`_parents`) and a `backward` function that maps the gradient of the result to the
 gradients of the inputs (the chain rule for that one op). `Tensor.backward()` then walks the
 recorded graph from the output back to the leaves in reverse topological order, and frees it
 as it goes (unless `retain_graph=True`).
+
+Each backward is called as `backward(g, *inputs, out)`: the gradient that arrived, the op's
+inputs and its result. It uses only operations that numpy arrays and Tensors share (`*`, `/`,
+`@`, `.sum`, `.reshape`, `.transpose`, indexing, and the few helpers below), so one rule serves
+twice: a plain backward pass gives it numpy arrays (fast, nothing recorded), and a backward
+pass with `create_graph=True` gives it the Tensors themselves, so the backward pass is itself
+recorded and its gradients can be differentiated again (gradients of gradients, `tn.grad`).
+Whatever is constant under differentiation (a mask such as x > 0, a sign, a shape) is read
+from the arrays in either case.
 
 Graph safety, as in PyTorch: each op also names the input arrays its backward reads (`saved=`
 in `Tensor._make`), and the graph keeps a fingerprint (`_fingerprint`) of those that are the
@@ -25,9 +34,10 @@ import numpy as np
 
 from tinynet import anomaly as _anomaly
 from tinynet import dtype as _mode
+from tinynet.hooks import RemovableHandle
 
 Array = np.ndarray
-BackwardFn = Callable[[Array], Sequence["Array | None"]]
+BackwardFn = Callable[..., Sequence["Array | Tensor | None"]]  # backward(g, *inputs, out)
 Axis = int | tuple[int, ...] | None
 
 
@@ -76,7 +86,7 @@ def _as_array(data) -> Array:
     return array
 
 
-def _unbroadcast(grad: Array, shape: tuple[int, ...]) -> Array:
+def _unbroadcast(grad: Array | Tensor, shape: tuple[int, ...]) -> Array | Tensor:
     """Sum `grad` over the axes that broadcasting stretched, so that it has `shape` again."""
     if grad.shape == shape:
         return grad
@@ -85,11 +95,48 @@ def _unbroadcast(grad: Array, shape: tuple[int, ...]) -> Array:
     return grad.sum(axis=stretched, keepdims=True) if stretched else grad
 
 
-def _expand(grad: Array, shape: tuple[int, ...], axis, keepdims: bool) -> Array:
+def _expand(grad: Array | Tensor, shape: tuple[int, ...], axis, keepdims: bool) -> Array | Tensor:
     """Undo a reduction: give the reduced axes back to `grad` and broadcast it to `shape`."""
     if axis is not None and not keepdims:
-        grad = np.expand_dims(grad, axis)
-    return np.broadcast_to(grad, shape)
+        grad = grad.reshape(_kept_shape(shape, axis))
+    return grad.broadcast_to(shape) if isinstance(grad, Tensor) else np.broadcast_to(grad, shape)
+
+
+def _kept_shape(shape: tuple[int, ...], axis: int | tuple[int, ...]) -> tuple[int, ...]:
+    """`shape` after a reduction over `axis` with keepdims: the reduced axes have size 1."""
+    reduced = {a % len(shape) for a in (axis if isinstance(axis, tuple) else (axis,))}
+    return tuple(1 if i in reduced else n for i, n in enumerate(shape))
+
+
+def _mT(x: Array | Tensor) -> Array | Tensor:
+    """Each matrix transposed: the last two axes swapped (PyTorch's x.mT)."""
+    return x.transpose(*range(x.ndim - 2), x.ndim - 1, x.ndim - 2)
+
+
+def _log(x: Array | Tensor) -> Array | Tensor:
+    return x.log() if isinstance(x, Tensor) else np.log(x)
+
+
+def _exp(x: Array | Tensor) -> Array | Tensor:
+    return x.exp() if isinstance(x, Tensor) else np.exp(x)
+
+
+def _masked(g: Array | Tensor, keep: Array) -> Array | Tensor:
+    """g where `keep` is True, 0 elsewhere (also where g is inf or nan, unlike g * keep)."""
+    return where(keep, g, 0.0) if isinstance(g, Tensor) else np.where(keep, g, np.zeros((), g.dtype))
+
+
+def _scatter(g: Array | Tensor, shape: tuple[int, ...], index, scatter_add: bool) -> Array | Tensor:
+    """Zeros of `shape` with g put at `index` (added up where an integer array repeats an
+    index): the backward of indexing; itself an op, whose backward is indexing, when recorded."""
+    if isinstance(g, Tensor):
+        return g._make(_scatter(g.data, shape, index, scatter_add), (g,), lambda gg, *_: (gg[index],), "scatter")
+    grad = np.zeros(shape, dtype=g.dtype)
+    if scatter_add:
+        np.add.at(grad, index, g)
+    else:
+        grad[index] = g
+    return grad
 
 
 def _has_integer_array(index) -> bool:
@@ -140,7 +187,12 @@ def _fingerprint_leaves(parents: tuple[Tensor, ...], saved: Sequence) -> tuple[t
     return tuple(pairs)
 
 
-def _graph_freed(_: Array) -> Sequence[Array | None]:
+_backward_observers: list[Callable[[Tensor, Array, Sequence[Array | None]], None]] = []
+"""Callbacks that backward() calls after each op's backward with (op's result tensor, the
+gradient that arrived, the gradients it sent to its inputs): tinynet.viz.trace_backward's."""
+
+
+def _graph_freed(*_) -> Sequence[Array | None]:
     """The backward of an op once backward() has freed its graph: reaching it again is an error."""
     raise RuntimeError(
         "backward(): trying to backward through the graph a second time: the first backward() freed it "
@@ -159,6 +211,8 @@ class Tensor:
     __array_priority__ = 100  # numpy array (op) Tensor defers to Tensor's reflected operator
     __hash__ = object.__hash__  # == compares elementwise, so hashing stays by identity
     _saved: tuple[tuple[Array, bytes], ...] = ()  # (data, fingerprint) of each leaf whose values the backward reads
+    _hooks: dict[int, Callable] | None = None  # register_hook's, by handle id
+    _retains_grad = False  # retain_grad() was called on this non-leaf tensor
 
     def __init__(self, data, requires_grad: bool = False):
         self.data = _as_array(data)
@@ -266,8 +320,8 @@ class Tensor:
         other = self._lift(other)
         out = self._broadcast(other, np.add, "add")
 
-        def backward(g):
-            return _unbroadcast(g, self.shape), _unbroadcast(g, other.shape)
+        def backward(g, a, b, out):
+            return _unbroadcast(g, a.shape), _unbroadcast(g, b.shape)
 
         return self._make(out, (self, other), backward, "add")
 
@@ -275,8 +329,8 @@ class Tensor:
         other = self._lift(other)
         out = self._broadcast(other, np.subtract, "sub")
 
-        def backward(g):
-            return _unbroadcast(g, self.shape), _unbroadcast(-g, other.shape)
+        def backward(g, a, b, out):
+            return _unbroadcast(g, a.shape), _unbroadcast(-g, b.shape)
 
         return self._make(out, (self, other), backward, "sub")
 
@@ -284,8 +338,8 @@ class Tensor:
         other = self._lift(other)
         out = self._broadcast(other, np.multiply, "mul")
 
-        def backward(g):
-            return _unbroadcast(g * other.data, self.shape), _unbroadcast(g * self.data, other.shape)
+        def backward(g, a, b, out):
+            return _unbroadcast(g * b, a.shape), _unbroadcast(g * a, b.shape)
 
         return self._make(out, (self, other), backward, "mul", (self.data, other.data))
 
@@ -293,9 +347,9 @@ class Tensor:
         other = self._lift(other)
         out = self._broadcast(other, np.divide, "div")
 
-        def backward(g):
-            g_over_b = g / other.data
-            return _unbroadcast(g_over_b, self.shape), _unbroadcast(-g_over_b * out, other.shape)
+        def backward(g, a, b, out):
+            g_over_b = g / b
+            return _unbroadcast(g_over_b, a.shape), _unbroadcast(-g_over_b * out, b.shape)
 
         return self._make(out, (self, other), backward, "div", (other.data,))
 
@@ -304,10 +358,9 @@ class Tensor:
         exponent = self._lift(exponent)
         out = self._broadcast(exponent, np.power, "pow")
 
-        def backward(g):
-            x, p = self.data, exponent.data
-            grad_x = _unbroadcast(g * p * x ** (p - 1), self.shape)
-            grad_p = _unbroadcast(g * out * np.log(x), exponent.shape) if exponent.requires_grad else None
+        def backward(g, x, p, out):
+            grad_x = _unbroadcast(g * p * x ** (p - 1), x.shape)
+            grad_p = _unbroadcast(g * out * _log(x), p.shape) if exponent.requires_grad else None
             return grad_x, grad_p
 
         return self._make(out, (self, exponent), backward, "pow", (self.data, exponent.data))
@@ -328,7 +381,7 @@ class Tensor:
         return self._lift(other) ** self
 
     def __neg__(self) -> Tensor:
-        return self._make(-self.data, (self,), lambda g: (-g,), "neg")
+        return self._make(-self.data, (self,), lambda g, x, out: (-g,), "neg")
 
     def __matmul__(self, other) -> Tensor:
         """Matrix product with numpy's rules (1-D operands, broadcast batch dimensions).
@@ -348,16 +401,12 @@ class Tensor:
                 f"dimension of the second ({b.shape[0] if b.ndim == 1 else b.shape[-2]})"
             ) from None
 
-        def backward(g):
+        def backward(g, a, b, out):
             a2 = a.reshape(1, -1) if a.ndim == 1 else a  # numpy's 1-D promotion, made explicit
             b2 = b.reshape(-1, 1) if b.ndim == 1 else b
             g2 = g.reshape(np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2]) + (a2.shape[-2], b2.shape[-1]))
-            grad_a = (
-                _unbroadcast(g2 @ np.swapaxes(b2, -1, -2), a2.shape).reshape(a.shape) if self.requires_grad else None
-            )
-            grad_b = (
-                _unbroadcast(np.swapaxes(a2, -1, -2) @ g2, b2.shape).reshape(b.shape) if other.requires_grad else None
-            )
+            grad_a = _unbroadcast(g2 @ _mT(b2), a2.shape).reshape(a.shape) if self.requires_grad else None
+            grad_b = _unbroadcast(_mT(a2) @ g2, b2.shape).reshape(b.shape) if other.requires_grad else None
             return grad_a, grad_b
 
         return self._make(out, (self, other), backward, "matmul", (a, b))
@@ -389,35 +438,36 @@ class Tensor:
     def exp(self) -> Tensor:
         """e^x elementwise; its gradient is e^x itself."""
         out = np.exp(self.data)
-        return self._make(out, (self,), lambda g: (g * out,), "exp")
+        return self._make(out, (self,), lambda g, x, out: (g * out,), "exp")
 
     def log(self) -> Tensor:
         """The natural logarithm elementwise; its gradient is 1/x."""
-        return self._make(np.log(self.data), (self,), lambda g: (g / self.data,), "log", (self.data,))
+        return self._make(np.log(self.data), (self,), lambda g, x, out: (g / x,), "log", (self.data,))
 
     def sqrt(self) -> Tensor:
         """√x elementwise; its gradient is 1 / (2√x)."""
         out = np.sqrt(self.data)
-        return self._make(out, (self,), lambda g: (g / (2 * out),), "sqrt")
+        return self._make(out, (self,), lambda g, x, out: (g / (2 * out),), "sqrt")
 
     def abs(self) -> Tensor:
         """|x|; its gradient sign(x) is 0 at x = 0, as in PyTorch."""
-        return self._make(np.abs(self.data), (self,), lambda g: (g * np.sign(self.data),), "abs", (self.data,))
+        sign = lambda g, x, out: (g * np.sign(self.data),)
+        return self._make(np.abs(self.data), (self,), sign, "abs", (self.data,))
 
     def tanh(self) -> Tensor:
         """The hyperbolic tangent elementwise; its gradient is 1 - tanh²(x)."""
         out = np.tanh(self.data)
-        return self._make(out, (self,), lambda g: (g * (1 - out * out),), "tanh")
+        return self._make(out, (self,), lambda g, x, out: (g * (1 - out * out),), "tanh")
 
     def sigmoid(self) -> Tensor:
         """1 / (1 + e^-x), computed as (1 + tanh(x/2)) / 2, which never overflows."""
         out = 0.5 * (1 + np.tanh(0.5 * self.data))
-        return self._make(out, (self,), lambda g: (g * out * (1 - out),), "sigmoid")
+        return self._make(out, (self,), lambda g, x, out: (g * out * (1 - out),), "sigmoid")
 
     def relu(self) -> Tensor:
         """max(x, 0) elementwise; its gradient is 1 where x > 0, else 0."""
         out = np.clip(self.data, 0, np.inf)  # max(x, 0); numpy vectorizes clip, not maximum with a scalar: 2x faster
-        return self._make(out, (self,), lambda g: (g * (out > 0),), "relu")
+        return self._make(out, (self,), lambda g, x, out: (g * (out > 0),), "relu")
 
     def clip(self, min: float | None = None, max: float | None = None) -> Tensor:
         """x limited to [min, max] elementwise (one bound may be None); PyTorch calls it clamp.
@@ -426,7 +476,7 @@ class Tensor:
             raise ValueError("clip: give min, max or both; with neither there is nothing to clip")
         low, high = -np.inf if min is None else min, np.inf if max is None else max
         inside = (self.data >= low) & (self.data <= high)
-        return self._make(np.clip(self.data, min, max), (self,), lambda g: (g * inside,), "clip")
+        return self._make(np.clip(self.data, min, max), (self,), lambda g, x, out: (g * inside,), "clip")
 
     clamp = clip
 
@@ -440,7 +490,7 @@ class Tensor:
         axis = _either_spelling("sum", axis=axis, dim=dim)
         keepdims = _either_spelling("sum", keepdims=keepdims, keepdim=keepdim, default=False)
         out = self.data.sum(axis=axis, keepdims=keepdims)
-        return self._make(out, (self,), lambda g: (_expand(g, self.shape, axis, keepdims),), "sum")
+        return self._make(out, (self,), lambda g, x, out: (_expand(g, x.shape, axis, keepdims),), "sum")
 
     def mean(
         self, axis: Axis = None, keepdims: bool | None = None, *, dim: Axis = None, keepdim: bool | None = None
@@ -451,7 +501,7 @@ class Tensor:
         keepdims = _either_spelling("mean", keepdims=keepdims, keepdim=keepdim, default=False)
         out = self.data.mean(axis=axis, keepdims=keepdims)
         count = self.data.size // max(np.size(out), 1)
-        return self._make(out, (self,), lambda g: (_expand(g / count, self.shape, axis, keepdims),), "mean")
+        return self._make(out, (self,), lambda g, x, out: (_expand(g / count, x.shape, axis, keepdims),), "mean")
 
     def max(
         self, axis: Axis = None, keepdims: bool | None = None, *, dim: Axis = None, keepdim: bool | None = None
@@ -474,10 +524,10 @@ class Tensor:
         keepdims = _either_spelling(op, keepdims=keepdims, keepdim=keepdim, default=False)
         out = find(self.data, axis=axis, keepdims=True)
 
-        def backward(g):
+        def backward(g, x, result):
             is_extreme = self.data == out
             share = is_extreme / is_extreme.sum(axis=axis, keepdims=True).astype(self.dtype)
-            return (_expand(g, self.shape, axis, keepdims) * share,)
+            return (_expand(g, x.shape, axis, keepdims) * share,)
 
         return self._make(out if keepdims else np.squeeze(out, axis=axis), (self,), backward, op, (self.data,))
 
@@ -553,9 +603,9 @@ class Tensor:
         var = self.var(axis, ddof=ddof, keepdims=keepdims, dim=dim, keepdim=keepdim, correction=correction)
         out = np.sqrt(var.data)
 
-        def backward(g):
-            nonzero = out > 0
-            return (np.where(nonzero, g / (2 * np.where(nonzero, out, 1)), 0).astype(out.dtype),)
+        def backward(g, var, out):
+            zero = out == 0
+            return (g * ~zero / (2 * (out + zero)),)  # 0 where out is 0 (no division by 0)
 
         return var._make(out, (var,), backward, "std")
 
@@ -572,8 +622,8 @@ class Tensor:
         with np.errstate(divide="ignore"):  # log(0) = -inf where every element is -inf
             out = np.log(np.exp(self.data - peak).sum(axis=axis, keepdims=True)) + peak
 
-        def backward(g):
-            return (_expand(g, self.shape, axis, keepdims) * np.exp(self.data - out),)
+        def backward(g, x, result):
+            return (_expand(g, x.shape, axis, keepdims) * _exp(x - result.reshape(out.shape)),)
 
         return self._make(out if keepdims else np.squeeze(out, axis=axis), (self,), backward, "logsumexp", (self.data,))
 
@@ -588,7 +638,7 @@ class Tensor:
             raise ValueError(
                 f"reshape: cannot reshape a tensor of shape {self.shape} ({self.size} elements) into {tuple(shape)}"
             ) from None
-        return self._make(out, (self,), lambda g: (g.reshape(self.shape),), "reshape")
+        return self._make(out, (self,), lambda g, x, out: (g.reshape(x.shape),), "reshape")
 
     def transpose(self, *axes: int | Sequence[int]) -> Tensor:
         """Permute the axes (reverse them when none are given)."""
@@ -599,9 +649,19 @@ class Tensor:
                 f"transpose: axes {axes} are not a permutation of the {self.ndim} axes of shape {self.shape}"
             )
         inverse = tuple(np.argsort([a % self.ndim for a in axes]))
-        return self._make(self.data.transpose(axes), (self,), lambda g: (g.transpose(inverse),), "transpose")
+        return self._make(self.data.transpose(axes), (self,), lambda g, x, out: (g.transpose(inverse),), "transpose")
 
     T = property(lambda self: self.transpose(), doc="The tensor with its axes reversed.")
+
+    def broadcast_to(self, *shape: int | Sequence[int]) -> Tensor:
+        """The tensor stretched to `shape` by numpy's broadcasting rules (PyTorch: expand); the
+        gradient sums over the stretched axes."""
+        shape = tuple(shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape)
+        try:
+            out = np.broadcast_to(self.data, shape)
+        except ValueError:
+            raise ValueError(f"broadcast_to: a tensor of shape {self.shape} cannot be broadcast to {shape}") from None
+        return self._make(out, (self,), lambda g, x, out: (_unbroadcast(g, x.shape),), "broadcast_to")
 
     def flatten(self, start_dim: int = 1) -> Tensor:
         """Merge every axis from `start_dim` on into one: (N, C, H, W) -> (N, C*H*W)."""
@@ -641,24 +701,23 @@ class Tensor:
         except IndexError as error:
             raise IndexError(f"invalid index {index!r} for a tensor of shape {self.shape}: {error}") from None
         scatter_add = _has_integer_array(index)
-
-        def backward(g):
-            grad = np.zeros_like(self.data)
-            if scatter_add:
-                np.add.at(grad, index, g)
-            else:
-                grad[index] = g
-            return (grad,)
-
+        backward = lambda g, x, out: (_scatter(g, x.shape, index, scatter_add),)
         return self._make(out, (self,), backward, "index")
 
     # ---------------------------------------------------------------- backward pass
 
-    def backward(self, grad: Tensor | Array | None = None, retain_graph: bool = False) -> None:
+    def backward(
+        self, grad: Tensor | Array | None = None, retain_graph: bool | None = None, create_graph: bool = False
+    ) -> None:
         """Accumulate d(self)/d(leaf) into `.grad` of every leaf that requires a gradient.
 
         `grad` is the gradient flowing into this tensor; it may be left out for a one-element
         tensor (a loss), where it is 1.
+
+        With `create_graph=True` the backward pass is itself recorded (each op's backward runs on
+        Tensors, see the module's docstring), and `.grad` of the leaves is a Tensor in that graph,
+        so a function of the gradients can be differentiated again, as in PyTorch. `retain_graph`
+        is then True unless given. Hooks (`register_hook`) see each gradient on its way.
 
         The pass frees the graph it walks, as PyTorch's does: each op drops its inputs and the
         arrays it saved, so their memory goes back at once; the tensors keep their `.data`. A
@@ -687,46 +746,38 @@ class Tensor:
                 "backward(): this tensor does not require a gradient: none of its inputs had "
                 "requires_grad=True (or it was computed under no_grad())"
             )
-        if grad is None:
-            if self.size != 1:
-                raise RuntimeError(
-                    f"backward(): a gradient can be implied only for a one-element tensor, this "
-                    f"one has shape {self.shape}; pass backward(grad) with an array of that shape"
-                )
-            grad = np.ones_like(self.data)
-        else:
-            grad = np.asarray(_as_array(grad), dtype=self.dtype)
-            if grad.shape != self.shape:
-                raise ValueError(f"backward(): grad has shape {grad.shape} but the tensor has shape {self.shape}")
+        start = _initial_gradient("backward()", self, grad, create_graph)
+        _backward_pass((self,), (start,), retain_graph, create_graph)
 
-        check_anomaly = _anomaly.enabled
-        grads = {id(self): grad}
-        for node in reversed(topological_order(self)):
-            g = grads.pop(id(node), None)
-            backward = node._backward
-            if backward is None:  # a leaf
-                if g is not None:
-                    node._accumulate_grad(g)
-                continue
-            if g is not None:
-                for data, fingerprint in node._saved:
-                    if _fingerprint(data) != fingerprint:
-                        raise node._modified_in_place(data)
-                input_grads = backward(g)
-                if check_anomaly:
-                    _anomaly.check_gradients(node, input_grads)
-                for parent, parent_grad in zip(node._parents, input_grads):
-                    if parent_grad is None or not parent.requires_grad:
-                        continue
-                    if parent_grad.shape != parent.shape:
-                        raise ValueError(
-                            f"backward of '{node._op}' returned a gradient of shape {parent_grad.shape} "
-                            f"for an input of shape {parent.shape}"
-                        )
-                    key = id(parent)
-                    grads[key] = parent_grad if key not in grads else grads[key] + parent_grad
-            if not retain_graph:
-                node._parents, node._backward, node._saved = (), _graph_freed, ()
+    def register_hook(self, hook: Callable) -> RemovableHandle:
+        """Call `hook(grad)` each time the gradient of this tensor has been computed in a backward
+        pass (once, with the sum of all its contributions), before it goes on: to the tensor's op,
+        or into `.grad` of a leaf. A hook that returns something other than None replaces the
+        gradient with it. Hooks run in the order they were registered. `grad` is a numpy array
+        (a Tensor in a backward pass with create_graph=True). Returns a handle: `.remove()`."""
+        if not self.requires_grad:
+            raise RuntimeError("register_hook: this tensor does not require a gradient, so no gradient will reach it")
+        if self._hooks is None:
+            self._hooks = {}
+        return RemovableHandle(self._hooks, hook, "hook(grad)")
+
+    def retain_grad(self) -> None:
+        """Keep the gradient of this non-leaf tensor in `.grad` after backward() (after its hooks
+        have run), as a leaf's is kept; for a leaf it is kept anyway."""
+        if not self.requires_grad:
+            raise RuntimeError("retain_grad: this tensor does not require a gradient, so no gradient will reach it")
+        self._retains_grad = self._backward is not None
+
+    def _apply_hooks(self, g: Array | Tensor) -> Array | Tensor:
+        for hook in list(self._hooks.values()):
+            replaced = hook(g)
+            if replaced is not None:
+                g = replaced if isinstance(g, Tensor) else np.asarray(_as_array(replaced), dtype=self.dtype)
+                if g.shape != self.shape:
+                    raise ValueError(
+                        f"a hook of a tensor of shape {self.shape} returned a gradient of shape {g.shape}"
+                    )
+        return g
 
     def _modified_in_place(self, data: Array) -> RuntimeError:
         """The error for `data`, the data of an input that this op's backward reads, changed in place."""
@@ -738,20 +789,145 @@ class Tensor:
             "Tensor(x.copy())), or modify it only after backward()"
         )
 
-    def _accumulate_grad(self, g: Array) -> None:
-        if self.grad is None:
+    def _accumulate_grad(self, g: Array | Tensor) -> None:
+        """Add g to `.grad`: a copy of the numbers, or, in a recorded backward pass, the Tensor."""
+        if isinstance(g, Tensor):
+            self.grad = g if self.grad is None else self.grad + g
+        elif self.grad is None:
             self.grad = np.array(g, dtype=self.dtype)  # a copy: g may be shared with other nodes
+        elif isinstance(self.grad, Tensor):
+            self.grad = self.grad.data + g  # numbers added to a recorded gradient: numbers again
         else:
             self.grad += g
 
 
-def topological_order(root: Tensor) -> list[Tensor]:
-    """Every tensor recorded in the graph of `root`, inputs before the ops that use them: a
+def _initial_gradient(caller: str, output: Tensor, grad, create_graph: bool) -> Array | Tensor:
+    """The gradient that a backward pass starts `output` with: `grad` checked, or 1 for a
+    one-element output; a Tensor when the pass is recorded."""
+    if grad is None:
+        if output.size != 1:
+            raise RuntimeError(
+                f"{caller}: a gradient can be implied only for a one-element tensor, this "
+                f"one has shape {output.shape}; pass one of that shape"
+            )
+        grad = np.ones_like(output.data)
+    elif not (create_graph and isinstance(grad, Tensor)):
+        grad = np.asarray(_as_array(grad), dtype=output.dtype)
+    if grad.shape != output.shape:
+        given = "grad" if caller == "backward()" else "a grad_output"
+        raise ValueError(f"{caller}: {given} has shape {grad.shape} but the tensor has shape {output.shape}")
+    return as_tensor(grad) if create_graph else grad
+
+
+def _backward_pass(
+    outputs: Sequence[Tensor],
+    output_grads: Sequence[Array | Tensor],
+    retain_graph: bool | None,
+    create_graph: bool,
+    inputs: Sequence[Tensor] | None = None,
+) -> dict[int, Array | Tensor]:
+    """The backward pass from `outputs`, which start with `output_grads`. Without `inputs` it
+    adds the gradients of the leaves into their `.grad` (backward()); with `inputs` it touches
+    no `.grad` and returns the gradient of each input that was reached, by id (tn.grad)."""
+    retain_graph = create_graph if retain_graph is None else retain_graph
+    check_anomaly, observers = _anomaly.enabled, _backward_observers
+    wanted = None if inputs is None else {id(t) for t in inputs}
+    found: dict[int, Array | Tensor] = {}
+    grads: dict[int, Array | Tensor] = {}
+    for output, grad in zip(outputs, output_grads):
+        grads[id(output)] = grad if id(output) not in grads else grads[id(output)] + grad
+    for node in reversed(topological_order(*outputs)):
+        g = grads.pop(id(node), None)
+        backward = node._backward
+        if g is not None:
+            if node._hooks:
+                g = node._apply_hooks(g)
+            if wanted is not None:
+                if id(node) in wanted:
+                    found[id(node)] = g
+            elif backward is None or node._retains_grad:
+                node._accumulate_grad(g)
+        if backward is None:  # a leaf
+            continue
+        if g is not None:
+            for data, fingerprint in node._saved:
+                if _fingerprint(data) != fingerprint:
+                    raise node._modified_in_place(data)
+            if create_graph:
+                input_grads = backward(g, *node._parents, node)
+            else:
+                input_grads = backward(g, *[parent.data for parent in node._parents], node.data)
+            if check_anomaly:
+                _anomaly.check_gradients(node, input_grads)
+            for observe in observers:
+                observe(node, g, input_grads)
+            for parent, parent_grad in zip(node._parents, input_grads):
+                if parent_grad is None or not parent.requires_grad:
+                    continue
+                if parent_grad.shape != parent.shape:
+                    raise ValueError(
+                        f"backward of '{node._op}' returned a gradient of shape {parent_grad.shape} "
+                        f"for an input of shape {parent.shape}"
+                    )
+                key = id(parent)
+                grads[key] = parent_grad if key not in grads else grads[key] + parent_grad
+        if not retain_graph:
+            node._parents, node._backward, node._saved = (), _graph_freed, ()
+    return found
+
+
+def grad(
+    outputs: Tensor | Sequence[Tensor],
+    inputs: Tensor | Sequence[Tensor],
+    grad_outputs: Tensor | Array | Sequence | None = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    allow_unused: bool = False,
+) -> tuple[Tensor | None, ...]:
+    """The gradients of `outputs` with respect to `inputs`, as a tuple of Tensors, one per input,
+    as torch.autograd.grad: the sum over the outputs of d(output)/d(input) weighted by
+    `grad_outputs` (1 for one-element outputs when not given). Nothing is added to any `.grad`.
+
+    With `create_graph=True` the backward pass is recorded, so the returned gradients can be
+    differentiated again: tn.grad(tn.grad(y, x, create_graph=True)[0].sum(), x) is a row sum of
+    the Hessian; `retain_graph` is then True unless given, else False (the graph is freed).
+    An input that the outputs do not depend on is an error, or None with `allow_unused=True`."""
+    outputs = (outputs,) if isinstance(outputs, Tensor) else tuple(outputs)
+    inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+    for kind, tensors in (("outputs", outputs), ("inputs", inputs)):
+        if not tensors or not all(isinstance(t, Tensor) for t in tensors):
+            raise TypeError(f"grad(): {kind} must be a Tensor or a non-empty sequence of Tensors")
+    if grad_outputs is None or isinstance(grad_outputs, (Tensor, np.ndarray)):
+        grad_outputs = (grad_outputs,) * len(outputs) if grad_outputs is None else (grad_outputs,)
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(f"grad(): {len(grad_outputs)} grad_outputs for {len(outputs)} outputs; give one for each")
+    for i, t in enumerate(outputs):
+        if not t.requires_grad:
+            raise RuntimeError(f"grad(): output {i} does not require a gradient (none of its inputs did)")
+    for i, t in enumerate(inputs):
+        if not t.requires_grad:
+            raise RuntimeError(f"grad(): input {i} does not require a gradient, so it has none")
+    starts = [_initial_gradient("grad()", t, g, create_graph) for t, g in zip(outputs, grad_outputs)]
+    found = _backward_pass(outputs, starts, retain_graph, create_graph, inputs)
+    results = []
+    for i, t in enumerate(inputs):
+        if id(t) not in found and not allow_unused:
+            raise RuntimeError(
+                f"grad(): input {i} (shape {t.shape}) was not used to compute the outputs; pass allow_unused=True "
+                "to get None for it"
+            )
+        g = found.get(id(t))
+        results.append(None if g is None else g if isinstance(g, Tensor) else Tensor(np.array(g, dtype=t.dtype)))
+    return tuple(results)
+
+
+def topological_order(*roots: Tensor) -> list[Tensor]:
+    """Every tensor recorded in the graph of the roots, inputs before the ops that use them: a
     depth-first search that emits a node once all its inputs are emitted. It keeps its own
     stack of (node, iterator over its inputs), so a chain of any length fits."""
     order: list[Tensor] = []
-    visited = {id(root)}
-    stack = [(root, iter(root._parents))]
+    visited = {id(root) for root in roots}
+    stack = [(root, iter(root._parents)) for root in reversed(roots)]
     while stack:
         node, inputs = stack[-1]
         for parent in inputs:
@@ -779,8 +955,10 @@ def concatenate(tensors: Sequence[Tensor], axis: int | None = None, *, dim: int 
         out = np.concatenate([t.data for t in tensors], axis=axis)
     except ValueError:
         raise ValueError(f"concatenate: shapes {[t.shape for t in tensors]} do not match outside axis {axis}") from None
-    boundaries = np.cumsum([t.shape[axis] for t in tensors])[:-1]
-    return Tensor._make(out, tensors, lambda g: tuple(np.split(g, boundaries, axis=axis)), "concatenate")
+    before = (slice(None),) * (axis % out.ndim)
+    ends = list(accumulate(t.shape[axis] for t in tensors))
+    pieces = [before + (slice(end - t.shape[axis], end),) for t, end in zip(tensors, ends)]
+    return Tensor._make(out, tensors, lambda g, *_: tuple(g[piece] for piece in pieces), "concatenate")
 
 
 def stack(tensors: Sequence[Tensor], axis: int | None = None, *, dim: int | None = None) -> Tensor:
@@ -791,7 +969,8 @@ def stack(tensors: Sequence[Tensor], axis: int | None = None, *, dim: int | None
         out = np.stack([t.data for t in tensors], axis=axis)
     except ValueError:
         raise ValueError(f"stack: all tensors need the same shape, got {[t.shape for t in tensors]}") from None
-    return Tensor._make(out, tensors, lambda g: tuple(np.moveaxis(g, axis, 0)), "stack")
+    before = (slice(None),) * (axis % out.ndim)
+    return Tensor._make(out, tensors, lambda g, *_: tuple(g[before + (i,)] for i in range(len(tensors))), "stack")
 
 
 def where(condition: Tensor | Array, x: Tensor | Array | float, y: Tensor | Array | float) -> Tensor:
@@ -806,12 +985,8 @@ def where(condition: Tensor | Array, x: Tensor | Array | float, y: Tensor | Arra
             f"where: shapes {condition.shape}, {x.shape} and {y.shape} do not broadcast together"
         ) from None
 
-    def backward(g):
-        zero = np.zeros((), dtype=g.dtype)
-        return (
-            _unbroadcast(np.where(condition, g, zero), x.shape),
-            _unbroadcast(np.where(condition, zero, g), y.shape),
-        )
+    def backward(g, a, b, out):
+        return _unbroadcast(_masked(g, condition), a.shape), _unbroadcast(_masked(g, ~condition), b.shape)
 
     return Tensor._make(out, (x, y), backward, "where")
 
@@ -823,11 +998,11 @@ def _extremum_of_two(a, b, pick: Callable, loses: Callable, op: str) -> Tensor:
     b = a._lift(b)
     out = a._broadcast(b, pick, op)
 
-    def backward(g):
-        shared = np.where(a.data == b.data, g / 2, g)
+    def backward(g, x, y, out):
+        shared = g * np.where(a.data == b.data, 0.5, 1).astype(out.dtype)
         return (
-            _unbroadcast(np.where(loses(a.data, b.data), 0, shared), a.shape),
-            _unbroadcast(np.where(loses(b.data, a.data), 0, shared), b.shape),
+            _unbroadcast(_masked(shared, ~loses(a.data, b.data)), a.shape),
+            _unbroadcast(_masked(shared, ~loses(b.data, a.data)), b.shape),
         )
 
     return Tensor._make(out, (a, b), backward, op, (a.data, b.data))

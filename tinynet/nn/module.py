@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import reprlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
 from tinynet.checkpoint import MODEL_MARK, atomic_write, check_finite, read_npz
+from tinynet.hooks import RemovableHandle
 from tinynet.nn.parameter import FlatStore, Parameter
 from tinynet.tensor import Tensor
 
@@ -29,6 +30,8 @@ class Module:
         object.__setattr__(self, "_buffers", {})
         object.__setattr__(self, "_store", None)
         object.__setattr__(self, "training", True)
+        object.__setattr__(self, "_forward_pre_hooks", {})
+        object.__setattr__(self, "_forward_hooks", {})
 
     def __setattr__(self, name: str, value) -> None:
         """Register Parameters and Modules by name; refuse containers that would hide them."""
@@ -79,8 +82,42 @@ class Module:
 
     def __call__(self, *args, **kwargs):
         """`forward(*args)`, with floating-point numpy arrays wrapped in Tensors. Integer arrays
-        (class labels, token indices) are passed as they are."""
-        return self.forward(*[Tensor(a) if _is_float_array(a) else a for a in args], **kwargs)
+        (class labels, token indices) are passed as they are. Forward hooks, if any, run around
+        it (see `register_forward_pre_hook` and `register_forward_hook`)."""
+        args = [Tensor(a) if _is_float_array(a) else a for a in args]
+        if not (self._forward_pre_hooks or self._forward_hooks):
+            return self.forward(*args, **kwargs)
+        return self._call_with_hooks(tuple(args), kwargs)
+
+    def _call_with_hooks(self, args: tuple, kwargs: dict):
+        for hook in list(self._forward_pre_hooks.values()):
+            replacement = hook(self, args)
+            if replacement is not None:
+                args = replacement if isinstance(replacement, tuple) else (replacement,)
+        output = self.forward(*args, **kwargs)
+        for hook in list(self._forward_hooks.values()):
+            replacement = hook(self, args, output)
+            if replacement is not None:
+                output = replacement
+        return output
+
+    def register_forward_pre_hook(self, hook: Callable) -> RemovableHandle:
+        """Call `hook(module, inputs)` before every `forward`, as PyTorch does: `inputs` is the tuple
+        of positional arguments (keyword arguments are not shown to hooks). A hook that returns
+        None leaves them as they are; one that returns a value replaces them: a tuple is the new
+        arguments, anything else the one new argument. Hooks run in the order they were
+        registered, also when the module is called by its parent. Returns a handle:
+        `handle.remove()` takes the hook off. Hooks are not part of the state dict."""
+        return RemovableHandle(self._forward_pre_hooks, hook, "hook(module, inputs)")
+
+    def register_forward_hook(self, hook: Callable) -> RemovableHandle:
+        """Call `hook(module, inputs, output)` after every `forward`, as PyTorch does: `inputs` is
+        the tuple of positional arguments `forward` was given. A hook that returns None leaves the
+        output as it is; one that returns a value replaces it, for the next hooks and the caller.
+        Hooks run in the order they were registered, also when the module is called by its
+        parent. Returns a handle: `handle.remove()` takes the hook off. Hooks are not part of the
+        state dict."""
+        return RemovableHandle(self._forward_hooks, hook, "hook(module, inputs, output)")
 
     def train(self, mode: bool = True) -> Module:
         """Switch this module and every sub-module to training (or evaluation) mode."""
@@ -218,8 +255,11 @@ class Module:
         return values
 
     def zero_grad(self) -> None:
-        """Set every gradient to zero, with one fill of the flat gradient array."""
+        """Set every gradient to zero, with one fill of the flat gradient array (which also
+        drops the recorded gradients that backward(create_graph=True) left)."""
         self.grads.fill(0)
+        for p in self.parameters():
+            p._grad_tensor = None
 
     def num_parameters(self, trainable_only: bool = False) -> int:
         """The number of parameter elements (only those of trainable parameters, if asked)."""

@@ -45,6 +45,7 @@ class Parameter(Tensor):
     _requires_grad = False
     _data: np.ndarray
     _grad: np.ndarray | None = None
+    _grad_tensor: Tensor | None = None  # the recorded gradient of backward(create_graph=True)
 
     def __init__(self, data, requires_grad: bool = True):
         super().__init__(data, requires_grad=requires_grad)
@@ -79,12 +80,17 @@ class Parameter(Tensor):
         self._move_to(np.array(value), None if self._grad is None else np.zeros(value.shape, value.dtype), None)
 
     @property
-    def grad(self) -> np.ndarray | None:
-        """The accumulated gradient (a view into the model's flat gradient array once packed)."""
-        return self._grad
+    def grad(self) -> np.ndarray | Tensor | None:
+        """The accumulated gradient (a view into the model's flat gradient array once packed).
+        After backward(create_graph=True) it is the recorded gradient, a Tensor, whose numbers
+        are also in the array, until the gradient is set again or zeroed (Module.zero_grad)."""
+        return self._grad if self._grad_tensor is None else self._grad_tensor
 
     @grad.setter
     def grad(self, value) -> None:
+        self._grad_tensor = value if isinstance(value, Tensor) else None
+        if self._grad_tensor is not None:
+            value = value.data
         if self._store is not None:
             if value is None:
                 self._grad[...] = 0  # zeroed in place: the view stays linked to model.grads
