@@ -3,6 +3,8 @@
 python examples/mnist_mlp.py                          # 784-256-128-10 MLP, Adam, >98% test accuracy
 python examples/mnist_mlp.py --optimizer sgdm --lr 0.05 --epochs 5
 python examples/mnist_mlp.py --eval mnist_mlp.npz     # accuracy of a saved model
+python examples/mnist_mlp.py --epochs 3 --diagnose    # gradient norms, update/weight ratios, dead ReLUs
+python examples/mnist_mlp.py --eval mnist_mlp.npz --report   # precision, recall, F1, confusion matrix
 """
 
 from __future__ import annotations

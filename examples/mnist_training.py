@@ -10,6 +10,7 @@ stay as they were); 130 when interrupted by Ctrl-C (the message names the last c
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 import sys
@@ -28,7 +29,8 @@ from tinynet.optim.lr_scheduler import CosineAnnealingLR
 
 EXIT_NON_FINITE_LOSS = 3
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a job stopped by Ctrl-C
-NOT_SETTINGS = ("save", "checkpoint", "resume", "plot", "quiet", "eval", "data")  # flags a resumed run may change
+# the flags a resumed run may change: they do not shape the training
+NOT_SETTINGS = ("save", "checkpoint", "resume", "plot", "quiet", "eval", "data", "diagnose", "report")
 
 OPTIMIZERS = {
     "sgd": optim.SGD,
@@ -46,13 +48,32 @@ OPTIMIZERS = {
 
 
 @tn.no_grad()
-def accuracy(model: nn.Module, images: np.ndarray, labels: np.ndarray, batch_size: int = 1000) -> float:
+def predict(model: nn.Module, images: np.ndarray, batch_size: int = 1000) -> np.ndarray:
+    """The class the model picks for each image, in evaluation mode."""
     model.eval()
-    correct = 0
-    for x, y in DataLoader(TensorDataset(images, labels), batch_size=batch_size):
-        correct += int((model(x).data.argmax(axis=1) == y).sum())
+    predictions = [model(images[i : i + batch_size]).data.argmax(axis=1) for i in range(0, len(images), batch_size)]
     model.train()
-    return correct / len(labels)
+    return np.concatenate(predictions)
+
+
+def accuracy(model: nn.Module, images: np.ndarray, labels: np.ndarray) -> float:
+    """The fraction of the images that the model classifies as their labels."""
+    return tn.metrics.accuracy(predict(model, images), labels)
+
+
+def classification_report(predictions: np.ndarray, labels: np.ndarray) -> str:
+    """Each class's precision, recall, F1 and support (its number of images), their means over
+    the classes, and the confusion matrix (rows: the true class, columns: the predicted one)."""
+    matrix = tn.metrics.confusion_matrix(predictions, labels)
+    per_class = zip(*tn.metrics.precision_recall_f1(predictions, labels), matrix.sum(axis=1))
+    lines = [f"{'class':>5} {'precision':>9} {'recall':>9} {'f1':>9} {'support':>8}"]
+    lines += [f"{c:>5} {p:>9.4f} {r:>9.4f} {f1:>9.4f} {n:>8}" for c, (p, r, f1, n) in enumerate(per_class)]
+    p, r, f1 = tn.metrics.precision_recall_f1(predictions, labels, average="macro")
+    lines.append(f"{'mean':>5} {p:>9.4f} {r:>9.4f} {f1:>9.4f} {len(labels):>8}")
+    lines.append("confusion matrix (rows: true class, columns: predicted class)")
+    lines.append("     " + "".join(f"{c:>6}" for c in range(len(matrix))))
+    lines += [f"{c:>5}" + "".join(f"{n:>6}" for n in row) for c, row in enumerate(matrix)]
+    return "\n".join(lines)
 
 
 class NonFiniteLoss(ArithmeticError):
@@ -63,11 +84,14 @@ class Interrupted(KeyboardInterrupt):
     """Ctrl-C during training; the message names the last checkpoint to resume from."""
 
 
-def train_epoch(model, opt, loader, epoch: int, epochs: int, quiet: bool = False) -> float:
+def train_epoch(model, opt, loader, epoch: int, epochs: int, quiet: bool = False, diagnostics=None) -> float:
     """One pass over the training data; returns the mean training loss. Raises NonFiniteLoss at
-    the first step whose loss is NaN or infinite, before that step changes the model."""
+    the first step whose loss is NaN or infinite, before that step changes the model. The
+    progress bar is off when `quiet`, or when stderr is not a terminal (a log file, a pipe).
+    `diagnostics` (a tn.diagnostics.TrainingDiagnostics), if given, measures every step."""
     total_loss, correct, seen = 0.0, 0, 0
-    bar = tqdm(loader, desc=f"epoch {epoch}/{epochs}", leave=False, disable=quiet, mininterval=0.5)
+    disable = True if quiet else None  # None: tqdm turns itself off when stderr is not a terminal
+    bar = tqdm(loader, desc=f"epoch {epoch}/{epochs}", leave=False, disable=disable, mininterval=0.5)
     for step, (x, y) in enumerate(bar, 1):
         logits = model(x)
         loss = F.cross_entropy(logits, y)
@@ -76,7 +100,8 @@ def train_epoch(model, opt, loader, epoch: int, epochs: int, quiet: bool = False
             raise NonFiniteLoss(f"the training loss became {value} at epoch {epoch}, step {step} of {len(loader)}")
         model.zero_grad()
         loss.backward()
-        opt.step(model.grads, model.params)
+        with diagnostics.step() if diagnostics else contextlib.nullcontext():
+            opt.step(model.grads, model.params)
         total_loss += value * len(y)
         correct += int((logits.data.argmax(axis=1) == y).sum())
         seen += len(y)
@@ -104,7 +129,17 @@ def parse_args(argv, description: str, epochs: int, lr: float, save: str, add_fl
         "--checkpoint", metavar="PATH", help="write a checkpoint after every epoch ({epoch} in PATH: one file each)"
     )
     parser.add_argument("--resume", metavar="PATH", help="continue the run that wrote this checkpoint to --epochs")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars (there are none in a log file either)")
+    parser.add_argument(
+        "--diagnose",
+        action="store_true",
+        help="after every epoch, print gradient norms, update/weight ratios and dead ReLUs (docs/diagnostics.md)",
+    )
+    parser.add_argument(
+        "--report",
+        action="store_true",
+        help="at the end, print each class's precision, recall and F1 and the confusion matrix on the test set",
+    )
     args = parser.parse_args(argv)
     check_flags(parser, args)
     return args
@@ -182,9 +217,11 @@ def train(
     checkpoint: str | None = None,
     resume: str | None = None,
     run_settings: dict | None = None,
+    diagnostics: tn.diagnostics.TrainingDiagnostics | None = None,
 ) -> dict:
     """Train with cosine learning-rate decay, printing a line per epoch; returns the history:
     {"train_loss": [...], "test_accuracy": [...], "seconds": [...]}, one entry per epoch.
+    With `diagnostics`, its table of the epoch follows each epoch's line.
 
     With `checkpoint`, writes a checkpoint there after every epoch (with `run_settings` in it);
     with `resume`, first restores the checkpoint there and continues from the epoch after it,
@@ -203,7 +240,7 @@ def train(
     try:
         for epoch in range(first, epochs + 1):
             start = time.perf_counter()
-            train_loss = train_epoch(model, opt, loader, epoch, epochs, quiet)
+            train_loss = train_epoch(model, opt, loader, epoch, epochs, quiet, diagnostics)
             seconds = time.perf_counter() - start
             schedule.step()
             test_accuracy = accuracy(model, x_test, y_test)
@@ -213,6 +250,9 @@ def train(
                 f"epoch {epoch:2d}  train loss {train_loss:.4f}  test accuracy {test_accuracy:.4f}  {seconds:.2f} s",
                 flush=True,
             )
+            if diagnostics:
+                print(diagnostics.table(), flush=True)
+                diagnostics.reset()
             if checkpoint:
                 path = checkpoint.replace("{epoch}", str(epoch))
                 tn.save_checkpoint(
@@ -277,6 +317,7 @@ def _run(args: argparse.Namespace, make_model, input_shape: tuple[int, ...]) -> 
             checkpoint=args.checkpoint,
             resume=args.resume,
             run_settings=settings(args),
+            diagnostics=tn.diagnostics.TrainingDiagnostics(model) if args.diagnose else None,
         )
         test_accuracy = history["test_accuracy"][-1]
         if args.save:
@@ -284,5 +325,7 @@ def _run(args: argparse.Namespace, make_model, input_shape: tuple[int, ...]) -> 
             print(f"saved the model to {args.save}")
         if args.plot:
             plot_training_curves({args.optimizer: history}, args.plot, f"MNIST, {args.optimizer}, lr {args.lr}")
+    if args.report:
+        print(classification_report(predict(model, data[2]), data[3]))
     print(f"test accuracy: {test_accuracy:.4f}")
     return test_accuracy

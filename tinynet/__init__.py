@@ -1,6 +1,6 @@
 """tinynet: a small, readable deep-learning framework on numpy."""
 
-from tinynet import functional, memory, nn, optim, viz
+from tinynet import diagnostics, functional, memory, metrics, nn, optim, viz
 from tinynet import functional as F  # noqa: F401
 from tinynet.anomaly import detect_anomaly
 from tinynet.checkpoint import load_checkpoint, save_checkpoint
@@ -8,7 +8,7 @@ from tinynet.dtype import get_default_dtype, is_grad_enabled, no_grad, set_defau
 from tinynet.function import Context, Function
 from tinynet.gradcheck import GradcheckError, gradcheck
 from tinynet.random import manual_seed
-from tinynet.tensor import Tensor, as_tensor, concatenate, maximum, minimum, split, stack, where
+from tinynet.tensor import Tensor, as_tensor, concatenate, grad, maximum, minimum, split, stack, where
 
 __version__ = "0.1.0"
 
@@ -20,14 +20,17 @@ __all__ = [
     "as_tensor",
     "concatenate",
     "detect_anomaly",
+    "diagnostics",
     "functional",
     "get_default_dtype",
+    "grad",
     "gradcheck",
     "is_grad_enabled",
     "load_checkpoint",
     "manual_seed",
     "maximum",
     "memory",
+    "metrics",
     "minimum",
     "nn",
     "no_grad",
