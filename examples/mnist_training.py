@@ -1,6 +1,7 @@
 """What the MNIST examples share: the optimizers by name, the flags (all checked before any data
 is loaded), the training loop with its progress bar, checkpoints and resuming, evaluation, saving
-and loading. Each example supplies its model.
+and loading, and data-parallel training on MPI (--distributed, docs/distributed.md). Each example
+supplies its model.
 
 Exit status: 0 when done; 2 for a bad flag (with a usage line); 3 when the loss becomes NaN or
 infinite (training stops at once and saves nothing, so the last good model and checkpoint files
@@ -22,6 +23,7 @@ from plotting import plot_training_curves
 from tqdm import tqdm
 
 import tinynet as tn
+from tinynet import distributed as dist
 from tinynet import functional as F
 from tinynet import nn, optim
 from tinynet.data import DataLoader, TensorDataset, load_mnist
@@ -30,7 +32,7 @@ from tinynet.optim.lr_scheduler import CosineAnnealingLR
 EXIT_NON_FINITE_LOSS = 3
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a job stopped by Ctrl-C
 # the flags a resumed run may change: they do not shape the training
-NOT_SETTINGS = ("save", "checkpoint", "resume", "plot", "quiet", "eval", "data", "diagnose", "report")
+NOT_SETTINGS = ("save", "checkpoint", "resume", "plot", "quiet", "eval", "data", "diagnose", "report", "distributed")
 
 OPTIMIZERS = {
     "sgd": optim.SGD,
@@ -84,11 +86,17 @@ class Interrupted(KeyboardInterrupt):
     """Ctrl-C during training; the message names the last checkpoint to resume from."""
 
 
-def train_epoch(model, opt, loader, epoch: int, epochs: int, quiet: bool = False, diagnostics=None) -> float:
+def train_epoch(
+    model, opt, loader, epoch: int, epochs: int, quiet: bool = False, diagnostics=None, distributed: bool = False
+) -> float:
     """One pass over the training data; returns the mean training loss. Raises NonFiniteLoss at
     the first step whose loss is NaN or infinite, before that step changes the model. The
     progress bar is off when `quiet`, or when stderr is not a terminal (a log file, a pipe).
-    `diagnostics` (a tn.diagnostics.TrainingDiagnostics), if given, measures every step."""
+    `diagnostics` (a tn.diagnostics.TrainingDiagnostics), if given, measures every step.
+
+    `distributed`: this process is one of several ranks, each with its share of every batch
+    (the loader's); the gradients, and the loss, are averaged over the ranks before the step,
+    so every rank takes the same step (and stops together on a NaN)."""
     total_loss, correct, seen = 0.0, 0, 0
     disable = True if quiet else None  # None: tqdm turns itself off when stderr is not a terminal
     bar = tqdm(loader, desc=f"epoch {epoch}/{epochs}", leave=False, disable=disable, mininterval=0.5)
@@ -96,10 +104,14 @@ def train_epoch(model, opt, loader, epoch: int, epochs: int, quiet: bool = False
         logits = model(x)
         loss = F.cross_entropy(logits, y)
         value = loss.item()
+        if distributed:
+            value = dist.all_reduce(np.array([value]), op="mean").item()
         if not math.isfinite(value):
             raise NonFiniteLoss(f"the training loss became {value} at epoch {epoch}, step {step} of {len(loader)}")
         model.zero_grad()
         loss.backward()
+        if distributed:
+            dist.all_reduce(model.grads, op="mean")
         with diagnostics.step() if diagnostics else contextlib.nullcontext():
             opt.step(model.grads, model.params)
         total_loss += value * len(y)
@@ -140,6 +152,11 @@ def parse_args(argv, description: str, epochs: int, lr: float, save: str, add_fl
         action="store_true",
         help="at the end, print each class's precision, recall and F1 and the confusion matrix on the test set",
     )
+    parser.add_argument(
+        "--distributed",
+        action="store_true",
+        help="train as one of the ranks of `mpirun -n N`, --batch-size split across them (docs/distributed.md)",
+    )
     args = parser.parse_args(argv)
     check_flags(parser, args)
     return args
@@ -158,6 +175,8 @@ def check_flags(parser: argparse.ArgumentParser, args: argparse.Namespace) -> No
         parser.error(f"argument --lr: must be a positive finite number, got {args.lr}")
     if args.data is not None and not os.path.isdir(args.data):
         parser.error(f"argument --data: {args.data} is not an existing folder")
+    if args.distributed:
+        check_distributed(parser, args)
     if args.eval:
         if not os.path.isfile(args.eval):
             parser.error(f"argument --eval: {args.eval} is not an existing file")
@@ -181,6 +200,19 @@ def check_flags(parser: argparse.ArgumentParser, args: argparse.Namespace) -> No
         check_resume(parser, args)
 
 
+def check_distributed(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """--distributed needs mpi4py, and a --batch-size that the ranks can split evenly."""
+    try:
+        ranks = dist.get_world_size()
+    except ImportError as error:
+        parser.error(f"argument --distributed: {error}")
+    if args.batch_size % ranks:
+        parser.error(
+            f"argument --batch-size: {args.batch_size} images per step cannot be split evenly across {ranks} ranks; "
+            f"give a multiple of {ranks}"
+        )
+
+
 def check_resume(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """--resume names a readable checkpoint written by a run with the same settings (every flag
     but the file names and --quiet): a resumed run continues that run, it cannot change it."""
@@ -193,17 +225,22 @@ def check_resume(parser: argparse.ArgumentParser, args: argparse.Namespace) -> N
     saved = extra.get("settings")
     if not isinstance(saved, dict) or "epoch" not in extra:
         parser.error(f"argument --resume: {args.resume} was not written by --checkpoint of these examples")
-    for name, value in settings(args).items():
-        if saved.get(name) != value:
+    current = settings(args)
+    for name in sorted(current.keys() | saved.keys()):
+        default = 1 if name == "ranks" else None  # a run without --distributed is one rank
+        if saved.get(name, default) != current.get(name, default):
+            flag = "mpirun -n" if name == "ranks" else "--" + name.replace("_", "-")
             parser.error(
-                f"argument --resume: {args.resume} was written by a run with --{name.replace('_', '-')} "
-                f"{saved.get(name)}; this run has {value}. Resume with the same settings"
+                f"argument --resume: {args.resume} was written by a run with {flag} {saved.get(name, default)}; "
+                f"this run has {current.get(name, default)}. Resume with the same settings"
             )
 
 
 def settings(args: argparse.Namespace) -> dict:
-    """The flags that shape the training (all but file names and --quiet), as a checkpoint stores them."""
-    return {name: value for name, value in vars(args).items() if name not in NOT_SETTINGS}
+    """The flags that shape the training (all but file names and --quiet), as a checkpoint stores
+    them, and with --distributed the number of ranks (each rank's share of the data depends on it)."""
+    values = {name: value for name, value in vars(args).items() if name not in NOT_SETTINGS}
+    return {**values, "ranks": dist.get_world_size()} if args.distributed else values
 
 
 def train(
@@ -218,6 +255,7 @@ def train(
     resume: str | None = None,
     run_settings: dict | None = None,
     diagnostics: tn.diagnostics.TrainingDiagnostics | None = None,
+    distributed: bool = False,
 ) -> dict:
     """Train with cosine learning-rate decay, printing a line per epoch; returns the history:
     {"train_loss": [...], "test_accuracy": [...], "seconds": [...]}, one entry per epoch.
@@ -226,10 +264,19 @@ def train(
     With `checkpoint`, writes a checkpoint there after every epoch (with `run_settings` in it);
     with `resume`, first restores the checkpoint there and continues from the epoch after it,
     ending exactly as the run that wrote it would have. Ctrl-C raises Interrupted, whose message
-    names the last checkpoint; a NaN or infinite loss raises NonFiniteLoss."""
+    names the last checkpoint; a NaN or infinite loss raises NonFiniteLoss.
+
+    With `distributed`, this process is one of the ranks that mpirun started: the model starts
+    from rank 0's parameters, each rank trains on its share of every batch of `batch_size`
+    images (see train_epoch), and only rank 0 evaluates and writes checkpoints; every rank
+    resumes from the same checkpoint."""
     x_train, y_train, x_test, y_test = data
     schedule = CosineAnnealingLR(opt, T_max=epochs)
-    loader = DataLoader(TensorDataset(x_train, y_train), batch_size=batch_size, shuffle=True, seed=seed)
+    rank, ranks = (dist.get_rank(), dist.get_world_size()) if distributed else (0, 1)
+    share = {"rank": rank, "world_size": ranks} if distributed else {}
+    loader = DataLoader(TensorDataset(x_train, y_train), batch_size // ranks, shuffle=True, seed=seed, **share)
+    if distributed:
+        dist.broadcast(model.params, src=0)
     history = {"train_loss": [], "test_accuracy": [], "seconds": []}
     last = None  # (path, epoch) of the last checkpoint
     if resume:
@@ -240,10 +287,10 @@ def train(
     try:
         for epoch in range(first, epochs + 1):
             start = time.perf_counter()
-            train_loss = train_epoch(model, opt, loader, epoch, epochs, quiet, diagnostics)
+            train_loss = train_epoch(model, opt, loader, epoch, epochs, quiet, diagnostics, distributed)
             seconds = time.perf_counter() - start
             schedule.step()
-            test_accuracy = accuracy(model, x_test, y_test)
+            test_accuracy = accuracy(model, x_test, y_test) if rank == 0 else math.nan
             for key, value in zip(history, (train_loss, test_accuracy, seconds)):
                 history[key].append(value)
             print(
@@ -253,7 +300,7 @@ def train(
             if diagnostics:
                 print(diagnostics.table(), flush=True)
                 diagnostics.reset()
-            if checkpoint:
+            if checkpoint and rank == 0:
                 path = checkpoint.replace("{epoch}", str(epoch))
                 tn.save_checkpoint(
                     path, model, opt, schedule, loader, epoch=epoch, history=history, settings=run_settings or {}
@@ -284,6 +331,8 @@ def run(args: argparse.Namespace, make_model, input_shape: tuple[int, ...]) -> f
     try:
         return _run(args, make_model, input_shape)
     except NonFiniteLoss as error:
+        if args.distributed and dist.get_rank() != 0:
+            raise SystemExit(EXIT_NON_FINITE_LOSS) from None  # rank 0 tells
         files = " and ".join(path for path in (args.save, args.checkpoint) if path)
         kept = f" ({files} left as they were)" if files else ""
         print(
@@ -298,6 +347,9 @@ def run(args: argparse.Namespace, make_model, input_shape: tuple[int, ...]) -> f
 
 
 def _run(args: argparse.Namespace, make_model, input_shape: tuple[int, ...]) -> float:
+    main = not args.distributed or dist.get_rank() == 0
+    if not main:  # only rank 0 prints, shows progress and saves
+        sys.stdout, args.quiet = open(os.devnull, "w"), True  # noqa: SIM115 (open for the life of the process)
     tn.manual_seed(args.seed)
     data = load_data(args, input_shape)
     model = make_model()
@@ -318,8 +370,11 @@ def _run(args: argparse.Namespace, make_model, input_shape: tuple[int, ...]) -> 
             resume=args.resume,
             run_settings=settings(args),
             diagnostics=tn.diagnostics.TrainingDiagnostics(model) if args.diagnose else None,
+            distributed=args.distributed,
         )
         test_accuracy = history["test_accuracy"][-1]
+        if not main:
+            return test_accuracy
         if args.save:
             model.save(args.save)
             print(f"saved the model to {args.save}")

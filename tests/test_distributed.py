@@ -205,3 +205,34 @@ def test_two_ranks_train_exactly_as_one_process_on_the_whole_batch(tmp_path):
     assert shares[0]["batches"] == shares[1]["batches"] == 7  # 52 samples each in batches of 8
     assert set(shares[0]["indices"]).isdisjoint(shares[1]["indices"][:-1])  # the last of rank 1 is the padding
     assert set(shares[0]["indices"]) | set(shares[1]["indices"]) == set(range(103))
+
+
+@mpi
+def test_the_main_job_trains_on_two_ranks_prints_once_and_resumes_bit_identical(tmp_path):
+    example = Path(__file__).resolve().parents[1] / "examples" / "mnist_mlp.py"
+    env = {**os.environ, "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"}
+
+    def main_job(*flags):
+        command = [mpirun(), "-n", "2", "--oversubscribe", sys.executable, str(example), "--distributed"]
+        flags = [*flags, "--epochs", "2", "--train-size", "2000", "--quiet"]
+        return subprocess.run(command + flags, capture_output=True, text=True, timeout=180, env=env, cwd=tmp_path)
+
+    straight = main_job("--save", "a.npz", "--checkpoint", "after{epoch}.npz")
+    assert straight.returncode == 0, straight.stdout + straight.stderr
+    assert straight.stdout.count("test accuracy: ") == 1 and straight.stdout.count("epoch  2 ") == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.npz", "after1.npz", "after2.npz"]
+    resumed = main_job("--save", "b.npz", "--resume", "after1.npz")
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert resumed.stdout.splitlines()[-1] == straight.stdout.splitlines()[-1]
+    with np.load(tmp_path / "a.npz") as a, np.load(tmp_path / "b.npz") as b:
+        assert all(np.array_equal(a[name], b[name]) for name in a.files)
+    odd = main_job("--batch-size", "127")
+    assert odd.returncode != 0 and "127 images per step cannot be split evenly across 2 ranks" in odd.stderr
+    alone = subprocess.run(
+        [sys.executable, str(example), "--epochs", "2", "--train-size", "2000", "--resume", "after1.npz"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert alone.returncode == 2 and "written by a run with mpirun -n 2; this run has 1" in alone.stderr
