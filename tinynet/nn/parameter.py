@@ -88,9 +88,12 @@ class Parameter(Tensor):
 
     @grad.setter
     def grad(self, value) -> None:
-        self._grad_tensor = value if isinstance(value, Tensor) else None
-        if self._grad_tensor is not None:
-            value = value.data
+        if isinstance(value, Tensor):
+            self._grad_tensor, value = value, value.data
+            recorded_gradients[id(self)] = self
+        elif self._grad_tensor is not None:
+            self._grad_tensor = None
+            recorded_gradients.pop(id(self), None)
         if self._store is not None:
             if value is None:
                 self._grad[...] = 0  # zeroed in place: the view stays linked to model.grads
@@ -117,6 +120,10 @@ class Parameter(Tensor):
             self._store.mark_outdated()
         self._data, self._grad, self._store = data, grad, store
 
+
+recorded_gradients: weakref.WeakValueDictionary[int, Parameter] = weakref.WeakValueDictionary()
+"""The parameters whose .grad is a recorded Tensor (left by backward(create_graph=True)), by
+id: Module.zero_grad drops theirs, and has nothing to do while there are none."""
 
 _gradient_arrays: weakref.WeakValueDictionary[int, np.ndarray] = weakref.WeakValueDictionary()
 
