@@ -16,6 +16,12 @@ lowest value at that step or later (`highest_from_each_step`), the tolerance as 
 which that curve crosses at step k, and a dot there; the legend gives each path's learning
 rate and k.
 
+Newton's method races too (`Newton`, after the optimizers): it steps by lr · H⁻¹∇f, with the
+exact Hessian H that tinynet's autograd computes from the function (`hessian`: tn.grad with
+create_graph=True), over the same learning rates (lr = 1 is pure Newton). It reaches the
+quadratic's minimum in one step and Rosenbrock's in five, but on the saddle and on Beale it
+settles on a saddle point: the stationary point of its quadratic model, not always a minimum.
+
 `--optimizer FILE.py:CLASS` or `--optimizer MODULE:CLASS` (a module importable from the current
 folder) adds your own optimizer to the race, with the same search over learning rates. CLASS
 must subclass tinynet.optim.Optimizer and be made with `CLASS(lr=...)`; the flag may be repeated.
@@ -42,6 +48,7 @@ from pathlib import Path
 import numpy as np
 from plotting import line_styles, pyplot, save_figure
 
+import tinynet as tn
 from tinynet import optim
 from tinynet.checkpoint import atomic_write
 
@@ -131,9 +138,55 @@ OPTIMIZERS = {
     "RAdam": optim.RAdam,
     "Lion": optim.Lion,
 }
+NEWTON = "Newton"  # the name of Newton's method in the race
 LEARNING_RATES = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0, 10.0]
 BLOW_UP = 1e8  # a run stops once its loss is above this (or not finite)
 LOSS_FLOOR = 1e-12  # the loss plot's log scale shows smaller distances to the lowest value as this
+
+
+class CannotStep(ArithmeticError):
+    """A racer cannot take a step from where it is (Newton's method where the Hessian is singular)."""
+
+
+def hessian(f: Callable, point: np.ndarray) -> np.ndarray:
+    """The Hessian of f at a point, from tinynet's autograd: the gradient of f, computed with its
+    backward pass recorded (tn.grad with create_graph=True), then the gradient of each of its
+    elements, which is a row of the Hessian."""
+    p = tn.Tensor(point, requires_grad=True)
+    (gradient,) = tn.grad(f(p), p, create_graph=True)
+    return np.stack([tn.grad(gradient[i], p, retain_graph=True)[0].data for i in range(len(point))])
+
+
+class Newton:
+    """Newton's method as a racer: point ← point - lr · H⁻¹ ∇f, with ∇f the gradient that the
+    race hands every racer and H the exact Hessian of f at the point (`hessian`). lr = 1 is pure
+    Newton, a smaller lr a damped step.
+
+    Pure Newton jumps to the stationary point of the quadratic model of f at the point,
+    f + ∇fᵀd + dᵀHd / 2. Where H is positive definite that point is the model's minimum, and near
+    a minimum of f the error squares at each step; where H is indefinite it is a saddle of the
+    model, and Newton heads for it as surely as for a minimum (it does on the saddle function).
+    Where H is singular the model has no single stationary point, and `step` raises CannotStep:
+    the run ends there, so it has not reached the tolerance. Not a tinynet.optim.Optimizer: those
+    see the gradient only, and Newton needs f itself."""
+
+    def __init__(self, f: Callable, lr: float):
+        self.f = f
+        self.lr = lr
+
+    def step(self, grad: np.ndarray, point: np.ndarray) -> None:
+        """Move `point` (in place) by -lr · H⁻¹ grad, H the Hessian of f at the point."""
+        try:
+            newton_step = np.linalg.solve(hessian(self.f, point), grad)
+        except np.linalg.LinAlgError:
+            raise CannotStep(f"Newton: the Hessian at {point} is singular; there is no Newton step") from None
+        point -= self.lr * newton_step
+
+
+def racers(function: TestFunction, optimizers: dict[str, Callable]) -> dict[str, Callable]:
+    """Who races on `function`: each optimizer, made with `make(lr=...)`, then Newton's method,
+    made for this function, whose Hessian it needs."""
+    return {**optimizers, NEWTON: lambda lr: Newton(function.f, lr)}
 
 
 @dataclass(frozen=True)
@@ -167,12 +220,15 @@ def reached_at(losses: np.ndarray, lowest: float, tolerance: float, steps: int) 
 
 def run(function: TestFunction, make_optimizer: Callable, lr: float, steps: int, tolerance: float) -> Run:
     """`steps` steps from the function's start with the optimizer `make_optimizer(lr=lr)`,
-    stopping early if the loss blows up."""
+    stopping early if the loss blows up or the optimizer cannot step (CannotStep)."""
     point = np.array(function.start, dtype=np.float64)
     opt = make_optimizer(lr=lr)
     path, losses = [point.copy()], [function.f(point)]
     for _ in range(steps):
-        opt.step(function.grad(point), point)
+        try:
+            opt.step(function.grad(point), point)
+        except CannotStep:
+            break
         loss = function.f(point)
         if not math.isfinite(loss) or abs(loss) > BLOW_UP:
             break
@@ -184,12 +240,13 @@ def run(function: TestFunction, make_optimizer: Callable, lr: float, steps: int,
 
 def best_run(function: TestFunction, make_optimizer: Callable, steps: int, tolerance: float) -> Run:
     """The run, over the learning rates of LEARNING_RATES, that reaches the tolerance soonest
-    (or, if none does, ends lowest, preferring runs that did not blow up)."""
+    (or, if none does, ends lowest, preferring runs that did not blow up); of runs that end
+    equally low, the one that got there soonest (the lowest sum of its losses)."""
     runs = [run(function, make_optimizer, lr, steps, tolerance) for lr in LEARNING_RATES]
 
     def score(candidate: Run) -> tuple:
-        blew_up = len(candidate.losses) != steps + 1
-        return (candidate.reached is None, candidate.reached or 0, blew_up, candidate.losses[-1])
+        reached, blew_up = candidate.reached, len(candidate.losses) != steps + 1
+        return (reached is None, reached or 0, blew_up, candidate.losses[-1], candidate.losses.sum())
 
     return min(runs, key=score)
 
@@ -384,7 +441,7 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, tuple[float, int 
             cls = optimizer_class(spec)
         except argparse.ArgumentTypeError as error:
             parser.error(f"argument --optimizer: {error}")
-        if cls.__name__ in optimizers:
+        if cls.__name__ in optimizers or cls.__name__ == NEWTON:
             parser.error(f"argument --optimizer: {spec}: the race already has an optimizer named {cls.__name__}")
         optimizers[cls.__name__] = cls
     os.makedirs(args.out, exist_ok=True)
@@ -392,7 +449,10 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, tuple[float, int 
     tables = {}
     for key in args.functions:
         function = FUNCTIONS[key]
-        results = {name: best_run(function, make, args.steps, args.tolerance) for name, make in optimizers.items()}
+        results = {
+            name: best_run(function, make, args.steps, args.tolerance)
+            for name, make in racers(function, optimizers).items()
+        }
         print_table(function, results, args.steps, args.tolerance)
         tables[key] = {name: (result.lr, result.reached, result.losses[-1]) for name, result in results.items()}
         plot(function, results, args.steps, args.tolerance, os.path.join(args.out, f"{key}.png"))

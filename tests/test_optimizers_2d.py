@@ -1,5 +1,6 @@
 """examples/optimizers_2d.py: one meaning of 'reached the tolerance' for the table and the plot,
-the learning rate in the legend, paths told apart, your own optimizer in the race."""
+the learning rate in the legend, paths told apart, your own optimizer in the race, and Newton's
+method with the Hessian from tinynet's autograd."""
 
 import itertools
 import sys
@@ -27,6 +28,13 @@ class SignDescent(optim.Optimizer):
 
 class Adam(optim.Optimizer):
     """Named like a built-in racer."""
+
+    def compute_step(self, grads):
+        return self.lr * grads
+
+
+class Newton(optim.Optimizer):
+    """Named like Newton's method, which races too."""
 
     def compute_step(self, grads):
         return self.lr * grads
@@ -103,7 +111,7 @@ def test_the_plot_and_the_table_agree_on_who_reached_the_tolerance(optimizers_2d
     lowest = optimizers_2d.lowest_value(rosenbrock)
     results = {
         name: optimizers_2d.best_run(rosenbrock, make, steps, tolerance)
-        for name, make in optimizers_2d.OPTIMIZERS.items()
+        for name, make in optimizers_2d.racers(rosenbrock, optimizers_2d.OPTIMIZERS).items()
     }
     optimizers_2d.print_table(rosenbrock, results, steps, tolerance)
     rows = table_rows(capsys.readouterr().out, results)
@@ -131,20 +139,22 @@ def test_the_plot_and_the_table_agree_on_who_reached_the_tolerance(optimizers_2d
     # the case of the issue: Lion lands on the minimum once, bounces around it, and has not reached it
     assert touched_but_not_reached, "no path touched the tolerance and left it: the test shows nothing"
     assert any(row[1] != "-" for row in rows.values())
+    assert rows["Newton"][:2] == ["1", "5"] and "Newton lr=1: reached at 5" in legend  # pure Newton, in 5 steps
 
 
 @needs_matplotlib
-def test_eleven_paths_are_told_apart_by_colour_and_line_style(optimizers_2d):
+def test_twelve_paths_are_told_apart_by_colour_and_line_style(optimizers_2d):
     plt = optimizers_2d.pyplot()
     quadratic = optimizers_2d.FUNCTIONS["quadratic"]
     results = {
-        name: optimizers_2d.best_run(quadratic, make, 20, 1e-3) for name, make in optimizers_2d.OPTIMIZERS.items()
+        name: optimizers_2d.best_run(quadratic, make, 20, 1e-3)
+        for name, make in optimizers_2d.racers(quadratic, optimizers_2d.OPTIMIZERS).items()
     }
     fig = optimizers_2d.figure(plt, quadratic, results, 20, 1e-3)
     for axis in fig.axes:
         paths = [line for line in axis.get_lines() if len(line.get_xdata()) == 21]
-        assert len(paths) == 11
-        assert len({(line.get_color(), line.get_linestyle()) for line in paths}) == 11
+        assert len(paths) == 12
+        assert len({(line.get_color(), line.get_linestyle()) for line in paths}) == 12
     plt.close(fig)
 
 
@@ -163,7 +173,7 @@ def test_your_own_optimizer_joins_the_race(optimizers_2d, own_optimizers, tmp_pa
     tables = optimizers_2d.main([*flags, "--optimizer", f"{own_optimizers}:SignDescent"])
     row = table_rows(capsys.readouterr().out, ["SignDescent"])["SignDescent"]
     lr, _, final_loss = tables["quadratic"]["SignDescent"]
-    assert list(tables["quadratic"]) == [*optimizers_2d.OPTIMIZERS, "SignDescent"]
+    assert list(tables["quadratic"]) == [*optimizers_2d.OPTIMIZERS, "SignDescent", "Newton"]
     assert lr in optimizers_2d.LEARNING_RATES and row[0] == f"{lr:g}"
     assert final_loss < optimizers_2d.FUNCTIONS["quadratic"].f(np.array([-4.0, 1.0]))
     if has_matplotlib():
@@ -186,6 +196,7 @@ def test_your_own_optimizer_joins_the_race(optimizers_2d, own_optimizers, tmp_pa
         ("{file}:helper", "not a tinynet.optim.Optimizer subclass"),
         ("{file}:NeedsMore", "NeedsMore(lr=0.0001) failed"),
         ("{file}:Adam", "already has an optimizer named Adam"),
+        ("{file}:Newton", "already has an optimizer named Newton"),
     ],
 )
 def test_a_bad_optimizer_flag_exits_2_saying_what_is_wrong(optimizers_2d, own_optimizers, capsys, value, says):
@@ -233,7 +244,7 @@ def test_optimizers_2d_quick(optimizers_2d, tmp_path, capsys):
     tables = optimizers_2d.main(["--steps", "60", "--out", str(tmp_path)])
     out = capsys.readouterr().out
     assert set(tables) == {"rosenbrock", "beale", "saddle", "quadratic"}
-    assert all(len(table) == len(optimizers_2d.OPTIMIZERS) for table in tables.values())
+    assert all(list(table) == [*optimizers_2d.OPTIMIZERS, "Newton"] for table in tables.values())
     assert "optimizer          lr reached at   final loss" in out
     assert "reached at: the first step from which loss - lowest stays <= 0.001 to the end" in out
     quadratic = tables["quadratic"]
@@ -250,3 +261,84 @@ def test_optimizers_2d_gif(optimizers_2d, tmp_path):
     optimizers_2d.main(["--functions", "quadratic", "--steps", "20", "--gif", "--out", str(tmp_path)])
     assert (tmp_path / "quadratic.gif").read_bytes()[:6] in (b"GIF89a", b"GIF87a")
     assert sorted(path.name for path in tmp_path.iterdir()) == ["quadratic.gif", "quadratic.png"]  # no leftovers
+
+
+def newton(optimizers_2d, function):
+    """Newton's method on `function`, as the race makes it: make(lr=...)."""
+    return optimizers_2d.racers(function, {})[optimizers_2d.NEWTON]
+
+
+def rosenbrock_hessian(x: float, y: float) -> np.ndarray:
+    """The Hessian of (1 - x)² + 100 (y - x²)², written out."""
+    return np.array([[2 - 400 * (y - x**2) + 800 * x**2, -400 * x], [-400 * x, 200.0]])
+
+
+def test_the_hessian_from_autograd_equals_rosenbrocks_written_out(optimizers_2d):
+    rosenbrock = optimizers_2d.FUNCTIONS["rosenbrock"]
+    for point in [(-1.5, 2.0), (1.0, 1.0), (0.3, -0.7), (2.0, 0.5)]:
+        found = optimizers_2d.hessian(rosenbrock.f, np.array(point))
+        np.testing.assert_allclose(found, rosenbrock_hessian(*point), rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["rosenbrock", "beale", "saddle", "quadratic"])
+def test_the_hessian_from_autograd_equals_pytorchs(optimizers_2d, name):
+    torch = pytest.importorskip("torch")
+    function = optimizers_2d.FUNCTIONS[name]
+    for point in [function.start, function.minimum, (0.3, -0.7)]:
+        expected = torch.autograd.functional.hessian(function.f, torch.tensor(point, dtype=torch.float64))
+        np.testing.assert_allclose(optimizers_2d.hessian(function.f, np.array(point)), expected.numpy(), rtol=1e-12)
+
+
+def test_pure_newton_reaches_a_quadratics_minimum_in_one_step(optimizers_2d):
+    quadratic = optimizers_2d.FUNCTIONS["quadratic"]
+    result = optimizers_2d.run(quadratic, newton(optimizers_2d, quadratic), lr=1.0, steps=5, tolerance=1e-3)
+    np.testing.assert_array_equal(result.path[1:], 0.0)  # exactly the minimum, then no step at all
+    assert result.reached == 1 and result.losses[1] == 0.0
+    # a quadratic with a cross term and its minimum elsewhere: still one step
+    tilted = optimizers_2d.TestFunction(
+        "tilted",
+        "(3x² + 2xy + y²) / 2 - x + 2y",
+        lambda p: (3 * p[0] ** 2 + 2 * p[0] * p[1] + p[1] ** 2) / 2 - p[0] + 2 * p[1],
+        lambda p: np.array([3 * p[0] + p[1] - 1, p[0] + p[1] + 2]),
+        start=(4.0, -7.0),
+        minimum=(1.5, -3.5),
+        window=(-5.0, 5.0, -8.0, 2.0),
+    )
+    result = optimizers_2d.run(tilted, newton(optimizers_2d, tilted), lr=1.0, steps=3, tolerance=1e-9)
+    np.testing.assert_allclose(result.path[1], tilted.minimum, rtol=1e-14)
+    assert result.reached == 1
+    damped = optimizers_2d.run(quadratic, newton(optimizers_2d, quadratic), lr=0.5, steps=5, tolerance=1e-3)
+    np.testing.assert_allclose(damped.path[1], [-2.0, 0.5])  # lr = 0.5: half of the way
+
+
+def test_pure_newton_goes_to_the_saddle_point_not_to_a_minimum(optimizers_2d):
+    saddle = optimizers_2d.FUNCTIONS["saddle"]
+    result = optimizers_2d.run(saddle, newton(optimizers_2d, saddle), lr=1.0, steps=20, tolerance=1e-3)
+    assert np.all(np.abs(result.path[-1]) < 1e-12)  # the saddle at (0, 0), not a minimum at (0, ±1)
+    np.testing.assert_allclose(saddle.grad(result.path[-1]), 0.0, atol=1e-12)  # a stationary point
+    assert np.linalg.eigvalsh(optimizers_2d.hessian(saddle.f, result.path[-1])).tolist() == [-2.0, 2.0]  # indefinite
+    assert result.losses[-1] == pytest.approx(0.0, abs=1e-12) and result.reached is None  # the minima are at -0.5
+    # from the start, where the Hessian is already indefinite, the first step lands next to the saddle:
+    start = np.array(saddle.start)
+    assert np.linalg.eigvalsh(optimizers_2d.hessian(saddle.f, start))[0] < 0
+    assert np.all(np.abs(result.path[1]) < 1e-8)
+    # gradient descent from the same start slides off the ridge to a minimum
+    sgd = optimizers_2d.run(saddle, tn.optim.SGD, lr=0.3, steps=100, tolerance=1e-3)
+    assert sgd.reached is not None and abs(sgd.path[-1][1]) == pytest.approx(1.0)
+
+
+def test_a_singular_hessian_ends_newtons_path(optimizers_2d):
+    flat_along_y = optimizers_2d.TestFunction(  # x² + y⁴: the Hessian diag(2, 12y²) is singular on y = 0
+        "flat along y",
+        "x² + y⁴",
+        lambda p: p[0] ** 2 + p[1] ** 4,
+        lambda p: np.array([2 * p[0], 4 * p[1] ** 3]),
+        start=(1.0, 0.0),
+        minimum=(0.0, 0.0),
+        window=(-1.0, 1.0, -1.0, 1.0),
+    )
+    with pytest.raises(optimizers_2d.CannotStep, match=r"the Hessian at \[1\. 0\.\] is singular"):
+        optimizers_2d.Newton(flat_along_y.f, 1.0).step(flat_along_y.grad(np.array([1.0, 0.0])), np.array([1.0, 0.0]))
+    stopped = optimizers_2d.run(flat_along_y, newton(optimizers_2d, flat_along_y), lr=1.0, steps=10, tolerance=1e-3)
+    assert len(stopped.path) == 1 and stopped.reached is None  # the path ends where it started: not reached
+    assert optimizers_2d.best_run(flat_along_y, newton(optimizers_2d, flat_along_y), 10, 1e-3).reached is None
