@@ -229,10 +229,12 @@ def check_resume(parser: argparse.ArgumentParser, args: argparse.Namespace) -> N
     for name in sorted(current.keys() | saved.keys()):
         default = 1 if name == "ranks" else None  # a run without --distributed is one rank
         if saved.get(name, default) != current.get(name, default):
-            flag = "mpirun -n" if name == "ranks" else "--" + name.replace("_", "-")
+            if name == "ranks":
+                was, now = (f"{n} rank{'s' * (n > 1)}" for n in (saved.get(name, 1), current.get(name, 1)))
+                parser.error(f"argument --resume: {args.resume} was written by {was}; this run has {now}")
             parser.error(
-                f"argument --resume: {args.resume} was written by a run with {flag} {saved.get(name, default)}; "
-                f"this run has {current.get(name, default)}. Resume with the same settings"
+                f"argument --resume: {args.resume} was written by a run with --{name.replace('_', '-')} "
+                f"{saved.get(name)}; this run has {current.get(name)}. Resume with the same settings"
             )
 
 

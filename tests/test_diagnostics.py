@@ -146,3 +146,23 @@ def test_a_model_with_diagnostics_attached_copies_and_saves(tmp_path):
     model(np.ones((5, 3), dtype=np.float32))
     assert diagnostics.relu_stats()[0].samples == 5  # the copy counts for a copy of the diagnostics
     assert tn.diagnostics.TrainingDiagnostics is TrainingDiagnostics
+
+
+def test_a_relu_module_used_at_two_places_is_counted_at_each():
+    class TwoLayers(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.first, self.second, self.relu = nn.Linear(2, 4), nn.Linear(4, 3), nn.ReLU()
+
+        def forward(self, x):
+            return self.relu(self.second(self.relu(self.first(x))))
+
+    model = TwoLayers()
+    model.first.bias.data[:] = -100.0  # every unit of the first place dead
+    diagnostics = tn.diagnostics.TrainingDiagnostics(model)
+    for _ in range(2):
+        model(np.random.default_rng(0).uniform(-1, 1, (8, 2)).astype(np.float32))
+    stats = {row.name: row for row in diagnostics.relu_stats()}
+    assert sorted(stats) == ["relu", "relu (call 2)"]
+    assert (stats["relu"].units, stats["relu"].dead_fraction, stats["relu"].samples) == (4, 1.0, 16)
+    assert (stats["relu (call 2)"].units, stats["relu (call 2)"].samples) == (3, 16)

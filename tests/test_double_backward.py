@@ -117,6 +117,26 @@ def test_hessians_through_the_activations_equal_pytorchs(name):
     np.testing.assert_allclose(found, expected.numpy().reshape(12, 12), rtol=1e-8, atol=1e-10)
 
 
+@pytest.mark.parametrize(
+    "ours, theirs",
+    [
+        (F.binary_cross_entropy_with_logits, torch.nn.functional.binary_cross_entropy_with_logits),
+        (
+            lambda x, t: F.binary_cross_entropy(x.sigmoid(), t),
+            lambda x, t: torch.nn.functional.binary_cross_entropy(x.sigmoid(), t),
+        ),
+    ],
+    ids=["binary_cross_entropy_with_logits", "binary_cross_entropy"],
+)
+def test_hessians_through_the_binary_losses_equal_pytorchs(ours, theirs):
+    rng = np.random.default_rng(6)
+    x, target = rng.standard_normal((3, 4)), rng.uniform(0, 1, (3, 4))
+    expected = torch.autograd.functional.hessian(lambda t: theirs(t * t, torch.tensor(target)), torch.tensor(x))
+    found = tinynet_hessian(lambda t: ours(t * t, tn.Tensor(target)), x)
+    # 1e-7: sigmoid then log(x) and log(1 - x) lose digits where σ is near 1; tinynet's σ is tanh-based
+    np.testing.assert_allclose(found, expected.numpy().reshape(12, 12), rtol=1e-7, atol=1e-10)
+
+
 def mlp_pair(loss_name: str):
     """The same Linear + Tanh + Linear network in tinynet and PyTorch, float64, with a loss."""
     rng = np.random.default_rng(4)
@@ -334,3 +354,53 @@ def test_a_hook_returning_the_wrong_shape_is_refused():
     x.register_hook(lambda g: np.ones(2))
     with pytest.raises(ValueError, match=r"shape \(3,\) returned a gradient of shape \(2,\)"):
         (x * 2).sum().backward()
+
+
+def test_a_recorded_parameter_gradient_gives_way_when_the_flat_array_is_zeroed_by_hand():
+    model = nn.Sequential(nn.Linear(2, 1)).to(np.float64)
+    x = np.ones((1, 2))
+    model(x).sum().backward(create_graph=True)
+    model.grads.fill(0)  # not zero_grad(): the recorded gradient's numbers are gone all the same
+    model(x).sum().backward(create_graph=True)
+    np.testing.assert_array_equal(model.grads, [1.0, 1.0, 1.0])
+    np.testing.assert_array_equal(model[0].weight.grad.data, [[1.0, 1.0]])
+    model.grads[:] = 0
+    model(x).sum().backward()
+    np.testing.assert_array_equal(model.grads, [1.0, 1.0, 1.0])
+
+
+def test_a_hook_that_returns_numbers_in_a_recorded_pass_is_refused():
+    x = tn.Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    y = x**3
+    y.register_hook(lambda g: np.clip(g.data, -100, 100))  # would cut the graph of the gradient
+    with pytest.raises(TypeError, match="returned a ndarray in a backward pass with create_graph=True"):
+        tn.grad((y**2).sum(), x, create_graph=True)
+
+
+def test_grad_runs_only_the_ops_between_the_outputs_and_the_inputs():
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.Flatten(), nn.Linear(18, 1)).to(np.float64)
+    x = np.random.default_rng(0).standard_normal((2, 1, 5, 5))
+    features = model[1](model[0](tn.Tensor(x))).data
+    weight = model[2].weight
+    (g,) = tn.grad(model(x).tanh().sum(), weight, create_graph=True)  # Conv2d's backward is not needed
+    (penalty_grad,) = tn.grad((g**2).sum(), weight)
+    # by hand: g = Σ_n (1 - tanh²(z_n)) f_n with z_n = w·f_n + b,
+    # d(g·g)/dw = 2 Σ_n (g·f_n) (-2 tanh(z_n) sech²(z_n)) f_n
+    z = features @ weight.data[0] + model[2].bias.data[0]
+    sech2 = 1 - np.tanh(z) ** 2
+    by_hand = 2 * ((features @ g.data[0]) * -2 * np.tanh(z) * sech2) @ features
+    np.testing.assert_allclose(penalty_grad.data[0], by_hand, rtol=1e-10)
+    with pytest.raises(RuntimeError, match="the backward of 'Conv2d"):
+        tn.grad(model(x).sum(), model[0].weight, create_graph=True)
+
+
+def test_pytorchs_spellings_backward_gradient_and_is_leaf():
+    x = tn.Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    y = x * 3
+    assert x.is_leaf and not y.is_leaf and tn.Tensor(np.ones(2)).is_leaf
+    y.backward(gradient=np.array([1.0, 10.0]))
+    np.testing.assert_array_equal(x.grad, [3.0, 30.0])
+    with pytest.raises(TypeError, match="got both grad=.* and gradient="):
+        (x * 3).backward(np.ones(2), gradient=np.ones(2))
+    with pytest.raises(TypeError, match="grad_outputs must be a Tensor, an array or a list"):
+        tn.grad((x * x).sum(), x, grad_outputs=1.0)

@@ -171,3 +171,8 @@ def test_parity_with_scikit_learn():
                 targets, predictions, labels=labels, average=average, zero_division=0
             )[:3]
             np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+
+
+def test_one_score_column_is_refused_with_a_hint():
+    with pytest.raises(ValueError, match=r"one column, so argmax picks class 0.*scores\[:, 0\] > 0"):
+        accuracy(np.array([[-2.0], [3.0]]), np.array([0, 1]))

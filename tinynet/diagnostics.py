@@ -71,6 +71,8 @@ class TrainingDiagnostics:
     - Each ReLU counts, over the batches the model sees in training mode (evaluation is left
       out), which of its units were positive at least once; a unit is one element of a
       sample's output, the first dimension being the batch (a 1-D output is one sample).
+      A ReLU module used at several places of the forward pass (self.relu applied after
+      each layer) is counted at each place apart: "relu", "relu (call 2)", ...
       `relu_stats()` gives the counts since creation or the last `reset()`.
     - `table()` formats both as text.
     """
@@ -82,11 +84,13 @@ class TrainingDiagnostics:
         self._last_step: list[ParameterStats] | None = None
         self._ever_positive: dict[str, np.ndarray] = {}
         self._samples: dict[str, int] = {}
+        self._calls: dict[str, int] = {}  # how often each ReLU has run in the current forward pass
         self._handles: list[RemovableHandle] = [
             module.register_forward_hook(functools.partial(self._count_positive_units, name))
             for name, module in model.named_modules()
             if isinstance(module, ReLU)
         ]
+        self._handles.append(model.register_forward_pre_hook(lambda module, inputs: self._calls.clear()))
 
     @contextlib.contextmanager
     def step(self) -> Iterator[None]:
@@ -122,7 +126,7 @@ class TrainingDiagnostics:
         self._samples.clear()
 
     def remove(self) -> None:
-        """Take the forward hooks off the model's ReLUs; the counts stay readable."""
+        """Take the forward hooks off the model and its ReLUs; the counts stay readable."""
         for handle in self._handles:
             handle.remove()
 
@@ -144,6 +148,8 @@ class TrainingDiagnostics:
     def _count_positive_units(self, name: str, module: Module, inputs: tuple, output: Tensor) -> None:
         if not module.training:
             return
+        self._calls[name] = call = self._calls.get(name, 0) + 1
+        name = name if call == 1 else f"{name} (call {call})"
         values = output.data
         positive = (values > 0).reshape(1 if values.ndim < 2 else len(values), -1)
         seen = self._ever_positive.get(name)

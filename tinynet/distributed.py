@@ -67,14 +67,15 @@ def get_world_size() -> int:
 
 def _check_buffer(name: str, array) -> None:
     """A collective reads and writes `array` in place through its memory: a contiguous, writeable
-    numpy array of numbers (a Tensor's or a Parameter's .data, model.params, model.grads)."""
+    numpy array of integers or floats (a Tensor's or a Parameter's .data, model.params,
+    model.grads). It cannot check that the other ranks pass the same shape and dtype."""
     if not isinstance(array, np.ndarray):
         raise TypeError(
             f"{name}: expected a numpy array, which it changes in place, got {type(array).__name__}"
             " (for a Tensor pass tensor.data; for a model, model.params or model.grads)"
         )
-    if array.dtype.kind not in "biuf":
-        raise TypeError(f"{name}: expected an array of numbers (bool, integer or float), got dtype {array.dtype}")
+    if array.dtype.kind not in "iuf":
+        raise TypeError(f"{name}: expected an array of integers or floats, got dtype {array.dtype}")
     if not array.flags.c_contiguous:
         raise ValueError(
             f"{name}: the array of shape {array.shape} is not contiguous in memory (a strided view?); "

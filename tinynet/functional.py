@@ -614,6 +614,10 @@ class BinaryCrossEntropyWithLogits(Function):
         sigmoid = 0.5 * (1 + np.tanh(0.5 * x))
         return grad * (sigmoid - t), (-grad * x if ctx.needs_grad[1] else None)
 
+    @staticmethod
+    def graph_backward(ctx: Context, grad: Tensor, x: Tensor, t: Tensor):
+        return grad * (x.sigmoid() - t), (-grad * x if ctx.needs_grad[1] else None)
+
 
 def binary_cross_entropy_with_logits(
     logits: Tensor | np.ndarray, target: Tensor | np.ndarray, reduction: str = "mean"
@@ -642,6 +646,13 @@ class BinaryCrossEntropy(Function):
         x, t, log_x, log_1mx = ctx.saved
         grad_x = grad * (x - t) / np.maximum(x * (1 - x), 1e-12)
         return grad_x, (grad * (log_1mx - log_x) if ctx.needs_grad[1] else None)
+
+    @staticmethod
+    def graph_backward(ctx: Context, grad: Tensor, x: Tensor, t: Tensor):
+        grad_x = grad * (x - t) / (x * (1 - x)).clip(min=1e-12)
+        if not ctx.needs_grad[1]:
+            return grad_x, None
+        return grad_x, grad * ((1 - x).log().clip(min=-100) - x.log().clip(min=-100))
 
 
 def binary_cross_entropy(input: Tensor | np.ndarray, target: Tensor | np.ndarray, reduction: str = "mean") -> Tensor:

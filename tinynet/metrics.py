@@ -99,6 +99,11 @@ def _labels(function: str, predictions, targets, num_classes: int | None = None)
     if predictions.ndim == 2:
         if predictions.shape[1] == 0:
             raise ValueError(f"{function}: class scores of shape {predictions.shape} have no classes")
+        if predictions.shape[1] == 1:
+            raise ValueError(
+                f"{function}: class scores of shape {predictions.shape} have one column, so argmax picks class 0 "
+                "for every sample; for one logit per sample of a binary classifier pass labels: (scores[:, 0] > 0)"
+            )
         if not np.isfinite(predictions).all():
             raise ValueError(f"{function}: the class scores contain NaN or infinite values; no class can be picked")
         columns, predictions = predictions.shape[1], predictions.argmax(axis=1)

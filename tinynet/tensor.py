@@ -707,12 +707,17 @@ class Tensor:
     # ---------------------------------------------------------------- backward pass
 
     def backward(
-        self, grad: Tensor | Array | None = None, retain_graph: bool | None = None, create_graph: bool = False
+        self,
+        grad: Tensor | Array | None = None,
+        retain_graph: bool | None = None,
+        create_graph: bool = False,
+        *,
+        gradient: Tensor | Array | None = None,
     ) -> None:
         """Accumulate d(self)/d(leaf) into `.grad` of every leaf that requires a gradient.
 
-        `grad` is the gradient flowing into this tensor; it may be left out for a one-element
-        tensor (a loss), where it is 1.
+        `grad` (PyTorch: `gradient`) is the gradient flowing into this tensor; it may be left
+        out for a one-element tensor (a loss), where it is 1.
 
         With `create_graph=True` the backward pass is itself recorded (each op's backward runs on
         Tensors, see the module's docstring), and `.grad` of the leaves is a Tensor in that graph,
@@ -746,8 +751,15 @@ class Tensor:
                 "backward(): this tensor does not require a gradient: none of its inputs had "
                 "requires_grad=True (or it was computed under no_grad())"
             )
+        grad = _either_spelling("backward", grad=grad, gradient=gradient)
         start = _initial_gradient("backward()", self, grad, create_graph)
         _backward_pass((self,), (start,), retain_graph, create_graph)
+
+    @property
+    def is_leaf(self) -> bool:
+        """Whether backward() stops here: a tensor you made (or one that needs no gradient), not
+        the recorded result of an op."""
+        return self._backward is None
 
     def register_hook(self, hook: Callable) -> RemovableHandle:
         """Call `hook(grad)` each time the gradient of this tensor has been computed in a backward
@@ -771,12 +783,17 @@ class Tensor:
     def _apply_hooks(self, g: Array | Tensor) -> Array | Tensor:
         for hook in list(self._hooks.values()):
             replaced = hook(g)
-            if replaced is not None:
-                g = replaced if isinstance(g, Tensor) else np.asarray(_as_array(replaced), dtype=self.dtype)
-                if g.shape != self.shape:
-                    raise ValueError(
-                        f"a hook of a tensor of shape {self.shape} returned a gradient of shape {g.shape}"
-                    )
+            if replaced is None:
+                continue
+            if isinstance(g, Tensor) and not isinstance(replaced, Tensor):
+                raise TypeError(
+                    f"a hook of a tensor of shape {self.shape} returned a {type(replaced).__name__} in a backward pass "
+                    "with create_graph=True, which records the gradients as Tensors: return a Tensor made with "
+                    "Tensor operations (g * 10, g.clip(-1, 1)), or the gradients of gradients would be cut there"
+                )
+            g = replaced if isinstance(g, Tensor) else np.asarray(_as_array(replaced), dtype=self.dtype)
+            if g.shape != self.shape:
+                raise ValueError(f"a hook of a tensor of shape {self.shape} returned a gradient of shape {g.shape}")
         return g
 
     def _modified_in_place(self, data: Array) -> RuntimeError:
@@ -831,13 +848,17 @@ def _backward_pass(
     no `.grad` and returns the gradient of each input that was reached, by id (tn.grad)."""
     retain_graph = create_graph if retain_graph is None else retain_graph
     check_anomaly, observers = _anomaly.enabled, _backward_observers
+    order = topological_order(*outputs)
     wanted = None if inputs is None else {id(t) for t in inputs}
+    leads_to_inputs = None if inputs is None else _leading_to(order, wanted)
     found: dict[int, Array | Tensor] = {}
     grads: dict[int, Array | Tensor] = {}
     for output, grad in zip(outputs, output_grads):
         grads[id(output)] = grad if id(output) not in grads else grads[id(output)] + grad
-    for node in reversed(topological_order(*outputs)):
+    for node in reversed(order):
         g = grads.pop(id(node), None)
+        if leads_to_inputs is not None and id(node) not in leads_to_inputs:
+            g = None  # no input lies behind this node: its backward need not run
         backward = node._backward
         if g is not None:
             if node._hooks:
@@ -876,6 +897,16 @@ def _backward_pass(
     return found
 
 
+def _leading_to(order: list[Tensor], targets: set[int]) -> set[int]:
+    """The ids of the nodes of `order` (inputs first) that are in `targets` or have one behind them
+    (or whose graph was freed: their backward says so)."""
+    leading = set(targets)
+    for node in order:
+        if node._backward is _graph_freed or any(id(parent) in leading for parent in node._parents):
+            leading.add(id(node))
+    return leading
+
+
 def grad(
     outputs: Tensor | Sequence[Tensor],
     inputs: Tensor | Sequence[Tensor],
@@ -891,6 +922,7 @@ def grad(
     With `create_graph=True` the backward pass is recorded, so the returned gradients can be
     differentiated again: tn.grad(tn.grad(y, x, create_graph=True)[0].sum(), x) is a row sum of
     the Hessian; `retain_graph` is then True unless given, else False (the graph is freed).
+    Only the ops between the outputs and the inputs run their backward, as in PyTorch.
     An input that the outputs do not depend on is an error, or None with `allow_unused=True`."""
     outputs = (outputs,) if isinstance(outputs, Tensor) else tuple(outputs)
     inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
@@ -899,6 +931,11 @@ def grad(
             raise TypeError(f"grad(): {kind} must be a Tensor or a non-empty sequence of Tensors")
     if grad_outputs is None or isinstance(grad_outputs, (Tensor, np.ndarray)):
         grad_outputs = (grad_outputs,) * len(outputs) if grad_outputs is None else (grad_outputs,)
+    elif not isinstance(grad_outputs, (list, tuple)):
+        raise TypeError(
+            f"grad(): grad_outputs must be a Tensor, an array or a list of them (one per output), "
+            f"got {type(grad_outputs).__name__}"
+        )
     if len(grad_outputs) != len(outputs):
         raise ValueError(f"grad(): {len(grad_outputs)} grad_outputs for {len(outputs)} outputs; give one for each")
     for i, t in enumerate(outputs):

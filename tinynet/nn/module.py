@@ -10,7 +10,7 @@ import numpy as np
 
 from tinynet.checkpoint import MODEL_MARK, atomic_write, check_finite, read_npz
 from tinynet.hooks import RemovableHandle
-from tinynet.nn.parameter import FlatStore, Parameter, recorded_gradients
+from tinynet.nn.parameter import FlatStore, Parameter
 from tinynet.tensor import Tensor
 
 
@@ -255,12 +255,8 @@ class Module:
         return values
 
     def zero_grad(self) -> None:
-        """Set every gradient to zero, with one fill of the flat gradient array (which also
-        drops the recorded gradients that backward(create_graph=True) left)."""
+        """Set every gradient to zero, with one fill of the flat gradient array."""
         self.grads.fill(0)
-        if recorded_gradients:
-            for p in self.parameters():
-                p.grad = None
 
     def num_parameters(self, trainable_only: bool = False) -> int:
         """The number of parameter elements (only those of trainable parameters, if asked)."""

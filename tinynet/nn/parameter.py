@@ -83,17 +83,18 @@ class Parameter(Tensor):
     def grad(self) -> np.ndarray | Tensor | None:
         """The accumulated gradient (a view into the model's flat gradient array once packed).
         After backward(create_graph=True) it is the recorded gradient, a Tensor, whose numbers
-        are also in the array, until the gradient is set again or zeroed (Module.zero_grad)."""
-        return self._grad if self._grad_tensor is None else self._grad_tensor
+        are also in the array, for as long as they are: once the array changes (zero_grad,
+        model.grads.fill(0), an optimizer writing into it) it is the array again."""
+        recorded = self._grad_tensor
+        if recorded is not None and not np.array_equal(recorded.data, self._grad):
+            self._grad_tensor = recorded = None
+        return self._grad if recorded is None else recorded
 
     @grad.setter
     def grad(self, value) -> None:
-        if isinstance(value, Tensor):
-            self._grad_tensor, value = value, value.data
-            recorded_gradients[id(self)] = self
-        elif self._grad_tensor is not None:
-            self._grad_tensor = None
-            recorded_gradients.pop(id(self), None)
+        self._grad_tensor = value if isinstance(value, Tensor) else None
+        if self._grad_tensor is not None:
+            value = value.data
         if self._store is not None:
             if value is None:
                 self._grad[...] = 0  # zeroed in place: the view stays linked to model.grads
@@ -120,10 +121,6 @@ class Parameter(Tensor):
             self._store.mark_outdated()
         self._data, self._grad, self._store = data, grad, store
 
-
-recorded_gradients: weakref.WeakValueDictionary[int, Parameter] = weakref.WeakValueDictionary()
-"""The parameters whose .grad is a recorded Tensor (left by backward(create_graph=True)), by
-id: Module.zero_grad drops theirs, and has nothing to do while there are none."""
 
 _gradient_arrays: weakref.WeakValueDictionary[int, np.ndarray] = weakref.WeakValueDictionary()
 
