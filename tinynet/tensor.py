@@ -751,7 +751,8 @@ class Tensor:
                 "backward(): this tensor does not require a gradient: none of its inputs had "
                 "requires_grad=True (or it was computed under no_grad())"
             )
-        grad = _either_spelling("backward", grad=grad, gradient=gradient)
+        if gradient is not None:
+            grad = _either_spelling("backward", grad=grad, gradient=gradient)
         start = _initial_gradient("backward()", self, grad, create_graph)
         _backward_pass((self,), (start,), retain_graph, create_graph)
 
@@ -808,14 +809,15 @@ class Tensor:
 
     def _accumulate_grad(self, g: Array | Tensor) -> None:
         """Add g to `.grad`: a copy of the numbers, or, in a recorded backward pass, the Tensor."""
+        grad = self.grad
         if isinstance(g, Tensor):
-            self.grad = g if self.grad is None else self.grad + g
-        elif self.grad is None:
+            self.grad = g if grad is None else grad + g
+        elif grad is None:
             self.grad = np.array(g, dtype=self.dtype)  # a copy: g may be shared with other nodes
-        elif isinstance(self.grad, Tensor):
-            self.grad = self.grad.data + g  # numbers added to a recorded gradient: numbers again
+        elif isinstance(grad, Tensor):
+            self.grad = grad.data + g  # numbers added to a recorded gradient: numbers again
         else:
-            self.grad += g
+            grad += g  # in place: a parameter's gradient stays a view into model.grads
 
 
 def _initial_gradient(caller: str, output: Tensor, grad, create_graph: bool) -> Array | Tensor:
