@@ -15,13 +15,11 @@ per pixel of the reconstruction (the sigmoid of the logits) on the test set.
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
 import time
 
 import numpy as np
 from mnist_training import load_data
-from plotting import distinct_colors, pyplot
+from plotting import distinct_colors, pyplot, save_figure
 from tqdm import tqdm
 
 import tinynet as tn
@@ -88,7 +86,8 @@ def reconstruction_error(model: Autoencoder, images: np.ndarray) -> float:
 def train_epoch(model: Autoencoder, opt, loader: DataLoader, epoch: int, epochs: int, quiet: bool) -> float:
     """One pass over the training images; returns the mean training loss (BCE per pixel)."""
     total, seen = 0.0, 0
-    bar = tqdm(loader, desc=f"epoch {epoch}/{epochs}", leave=False, disable=quiet, mininterval=0.5)
+    disable = True if quiet else None  # None: tqdm turns itself off when stderr is not a terminal
+    bar = tqdm(loader, desc=f"epoch {epoch}/{epochs}", leave=False, disable=disable, mininterval=0.5)
     for (x,) in bar:
         loss = F.binary_cross_entropy_with_logits(model(x), x)
         model.zero_grad()
@@ -98,19 +97,6 @@ def train_epoch(model: Autoencoder, opt, loader: DataLoader, epoch: int, epochs:
         seen += len(x)
         bar.set_postfix(loss=f"{total / seen:.4f}", refresh=False)
     return total / seen
-
-
-def save_figure(fig, path: str) -> None:
-    """Write fig as a PNG through a temporary file, renamed when complete: never a half-written file."""
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), prefix=".tmp-", suffix=".png")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            fig.savefig(f, format="png", dpi=110)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-    print(f"wrote {path}")
 
 
 def plot_grid(images: np.ndarray, drawn: np.ndarray, path: str, title: str) -> bool:
