@@ -3,8 +3,8 @@ import pytest
 from conftest import leaf
 
 import tinynet as tn
+from tinynet import convolution, gradcheck, nn
 from tinynet import functional as F
-from tinynet import gradcheck, nn
 
 CONV_CONFIGS = [
     # (in, out, kernel, stride, padding, dilation, bias, input (H, W))
@@ -28,6 +28,31 @@ def test_conv2d_gradcheck(float64, rng, config):
     in_c, out_c, kernel, stride, padding, dilation, bias, (h, w) = config
     layer = nn.Conv2d(in_c, out_c, kernel, stride, padding, dilation, bias)
     x = leaf(rng, 2, in_c, h, w)
+    assert gradcheck(lambda x, *params: layer(x), [x, *layer.parameters()])
+
+
+@pytest.mark.parametrize("config", CONV_CONFIGS, ids=conv_id)
+def test_conv2d_in_bands_of_rows_agrees_with_one_band(float64, monkeypatch, rng, config):
+    """conv2d runs its products on bands of output rows that fit the cache (row_bands): bands
+    of one row give the same output and gradients as all rows in one band, the plain im2col."""
+    in_c, out_c, kernel, stride, padding, dilation, bias, (h, w) = config
+    layer = nn.Conv2d(in_c, out_c, kernel, stride, padding, dilation, bias)
+    x = leaf(rng, 2, in_c, h, w)
+    weights = rng.standard_normal(layer(x).shape)  # a loss whose gradient differs at each output
+
+    def output_and_gradients():
+        x.grad = None
+        layer.zero_grad()
+        out = layer(x)
+        (out * weights).sum().backward()
+        return [out.data, x.grad, *(p.grad for p in layer.parameters())]
+
+    assert len(convolution.row_bands(h, bytes_per_row=1)) == 1  # small inputs: one band
+    one_band = output_and_gradients()
+    monkeypatch.setattr(convolution, "BAND_BYTES", 1)
+    assert len(convolution.row_bands(h, bytes_per_row=8)) == h  # now a band per row
+    for banded, plain in zip(output_and_gradients(), one_band, strict=True):
+        np.testing.assert_allclose(banded, plain, rtol=1e-12, atol=1e-12)
     assert gradcheck(lambda x, *params: layer(x), [x, *layer.parameters()])
 
 

@@ -36,6 +36,11 @@ col2im adds, runs of W_out·N values (1,792 for 14x14 images in batches of 128) 
 order gives runs of W_out (14), and numpy's cost per run stops dominating. Elementwise ops and
 pooling keep the layout of their input, so the gradient comes back batch-last too and the
 output needs no transposing copy either way.
+
+Bands: conv2d runs im2col and the products on a few output rows at a time (`row_bands`), so
+that each band's columns, about 2 MiB, are used while they are still in the cache; the
+backward pass makes them again from the saved padded input. Running all rows as one band is
+the plain method above, and gives the same numbers.
 """
 
 from __future__ import annotations
@@ -113,34 +118,41 @@ def kernel_offsets(
         yield a, b, slice(a * dh, a * dh + sh * (h_out - 1) + 1, sh), slice(b * dw, b * dw + sw * (w_out - 1) + 1, sw)
 
 
-def _im2col(
-    padded: np.ndarray, kernel: tuple[int, int], stride, dilation, ones_row: bool = False
-) -> tuple[np.ndarray, tuple[int, int]]:
-    """cols (C·kh·kw, H_out·W_out·N): each window of padded (N, C, H, W) as one column, rows in
-    (c, a, b) order and columns in (i, j, n) order; with `ones_row`, one more row of ones (for a
-    bias). Also (H_out, W_out), the grid of windows."""
-    windows = _windows(padded, kernel, stride, dilation)
+def _im2col(windows: np.ndarray, ones_row: bool = False) -> np.ndarray:
+    """cols (C·kh·kw, H_out·W_out·N): each window of `windows` (N, C, H_out, W_out, kh, kw) as
+    one column, rows in (c, a, b) order and columns in (i, j, n) order; with `ones_row`, one more
+    row of ones (for a bias)."""
     n, c, h_out, w_out, kh, kw = windows.shape
     taps = c * kh * kw
-    cols = np.empty((taps + ones_row, h_out * w_out * n), dtype=padded.dtype)
+    cols = np.empty((taps + ones_row, h_out * w_out * n), dtype=windows.dtype)
     cols[:taps].reshape(c, kh, kw, h_out, w_out, n)[...] = windows.transpose(1, 4, 5, 2, 3, 0)
     if ones_row:
         cols[taps] = 1
-    return cols, (h_out, w_out)
+    return cols
 
 
 def _col2im(
-    cols: np.ndarray, shape: tuple[int, ...], kernel: tuple[int, int], stride, dilation, grid: tuple[int, int]
-) -> np.ndarray:
-    """The adjoint of _im2col: an array of `shape` (N, C, H, W), batch-last in memory, onto which
-    each column of cols (C·kh·kw, pixels of the H_out x W_out `grid` of windows) is added back at
-    the positions its window reads; where windows overlap, their values add up."""
-    n, c, h, w = shape
+    cols: np.ndarray, out: np.ndarray, kernel: tuple[int, int], stride, dilation, grid: tuple[int, int]
+) -> None:
+    """The adjoint of _im2col: adds each column of cols (C·kh·kw, pixels of the H_out x W_out
+    `grid` of windows) onto out (C, H, W, N) at the positions its window reads; where windows
+    overlap, their values add up."""
+    c, n = out.shape[0], out.shape[-1]
     cols = cols.reshape(c, *kernel, *grid, n)
-    out = np.zeros((c, h, w, n), dtype=cols.dtype)
     for a, b, rows, columns in kernel_offsets(grid, kernel, stride, dilation):
         out[:, rows, columns] += cols[:, a, b]
-    return out.transpose(3, 0, 1, 2)
+
+
+BAND_BYTES = 2**21  # the best of 0.5, 1, 2 and 8 MiB in the MNIST CNN's training loop (docs/performance.md)
+
+
+def row_bands(out_rows: int, bytes_per_row: int) -> list[slice]:
+    """Bands of output rows whose im2col columns take about BAND_BYTES (one row at least).
+    The convolution runs band by band, so that each band's columns are made, multiplied and
+    dropped while they are still in the cache, instead of one matrix of them all (14 MiB for
+    the second convolution of the MNIST CNN) travelling to memory and back."""
+    rows = max(1, BAND_BYTES // bytes_per_row)
+    return [slice(start, min(start + rows, out_rows)) for start in range(0, out_rows, rows)]
 
 
 def _crop(x: np.ndarray, padding: tuple[int, int]) -> np.ndarray:
@@ -154,32 +166,43 @@ class Conv2d(Function):
     @staticmethod
     def forward(ctx: Context, x, weight, bias=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1)):
         padded = _pad(x, padding, batch_last=True)
-        cols, out_size = _im2col(padded, weight.shape[2:], stride, dilation, ones_row=bias is not None)
+        windows = _windows(padded, weight.shape[2:], stride, dilation)
         kernels = weight.reshape(len(weight), -1)
         if bias is not None:  # a row of ones under cols, the bias beside the kernels: the product adds it
             kernels = np.concatenate([kernels, bias[:, None]], axis=1)
-        out = kernels @ cols
-        ctx.save_for_backward(cols, kernels)
-        ctx.shapes = (padded.shape, out_size, weight.shape)
-        ctx.stride, ctx.padding, ctx.dilation = stride, padding, dilation
-        return out.reshape(-1, *out_size, len(x)).transpose(3, 0, 1, 2)
+        n, _, h_out, w_out = windows.shape[:4]
+        out = np.empty((len(kernels), h_out, w_out, n), dtype=x.dtype)
+        for rows in row_bands(h_out, bytes_per_row=kernels[0].nbytes * w_out * n):
+            cols = _im2col(windows[:, :, rows], ones_row=bias is not None)
+            np.matmul(kernels, cols, out=out[:, rows].reshape(len(kernels), -1))
+        ctx.save_for_backward(padded, kernels)
+        ctx.stride, ctx.padding, ctx.dilation, ctx.weight_shape = stride, padding, dilation, weight.shape
+        return out.transpose(3, 0, 1, 2)
 
     @staticmethod
     def backward(ctx: Context, grad):
-        cols, kernels = ctx.saved
-        padded_shape, out_size, weight_shape = ctx.shapes
+        padded, kernels = ctx.saved
+        stride, dilation, weight_shape = ctx.stride, ctx.dilation, ctx.weight_shape
         taps = math.prod(weight_shape[1:])
-        grad_out = grad.transpose(1, 2, 3, 0).reshape(len(kernels), -1)  # (out_channels, pixels)
-        grad_x = grad_weight = grad_bias = None
-        if ctx.needs_grad[0]:
-            grad_cols = kernels[:, :taps].T @ grad_out
-            grad_padded = _col2im(grad_cols, padded_shape, weight_shape[2:], ctx.stride, ctx.dilation, out_size)
-            grad_x = _crop(grad_padded, ctx.padding)
-        if any(ctx.needs_grad[1:]):
-            grad_kernels = grad_out @ cols.T  # with a bias, its gradient is the last column
-            grad_weight = grad_kernels[:, :taps].reshape(weight_shape) if ctx.needs_grad[1] else None
-            grad_bias = grad_kernels[:, taps] if len(ctx.needs_grad) == 3 and ctx.needs_grad[2] else None
-        return (grad_x, grad_weight) if len(ctx.needs_grad) == 2 else (grad_x, grad_weight, grad_bias)
+        windows = _windows(padded, weight_shape[2:], stride, dilation)
+        grad_out = grad.transpose(1, 2, 3, 0)  # (out_channels, H_out, W_out, N)
+        h_out, w_out, n = grad_out.shape[1:]
+        needs_x, needs_kernels = ctx.needs_grad[0], any(ctx.needs_grad[1:])
+        grad_padded = np.zeros(padded.shape[1:] + padded.shape[:1], dtype=grad.dtype) if needs_x else None
+        grad_kernels = np.zeros_like(kernels) if needs_kernels else None  # with a bias, its gradient is the last column
+        for rows in row_bands(h_out, bytes_per_row=kernels[0].nbytes * w_out * n):
+            grad_band = grad_out[:, rows].reshape(len(kernels), -1)
+            if needs_x:  # the band's windows read the padded rows from rows.start * stride on
+                band_grid = (len(range(h_out)[rows]), w_out)
+                reached = grad_padded[:, rows.start * stride[0] :]
+                _col2im(kernels[:, :taps].T @ grad_band, reached, weight_shape[2:], stride, dilation, band_grid)
+            if needs_kernels:
+                grad_kernels += grad_band @ _im2col(windows[:, :, rows], ones_row=kernels.shape[1] > taps).T
+        grad_x = _crop(grad_padded.transpose(3, 0, 1, 2), ctx.padding) if needs_x else None
+        grad_weight = grad_kernels[:, :taps].reshape(weight_shape) if ctx.needs_grad[1] else None
+        if len(ctx.needs_grad) == 2:
+            return grad_x, grad_weight
+        return grad_x, grad_weight, (grad_kernels[:, taps] if ctx.needs_grad[2] else None)
 
 
 class ConvTranspose2d(Function):
@@ -195,8 +218,10 @@ class ConvTranspose2d(Function):
         kernels = weight.reshape(in_channels, -1)
         pixels = x.transpose(1, 2, 3, 0).reshape(in_channels, -1)  # (in_channels, H·W·N), batch last
         reach = tuple(s * (size - 1) + d * (k - 1) + 1 for size, s, d, k in zip((h, w), stride, dilation, (kh, kw)))
-        full = (n, out_channels, *(r + extra for r, extra in zip(reach, output_padding)))
-        out = _crop(_col2im(kernels.T @ pixels, full, (kh, kw), stride, dilation, (h, w)), padding)
+        full = tuple(r + extra for r, extra in zip(reach, output_padding))
+        out = np.zeros((out_channels, *full, n), dtype=x.dtype)
+        _col2im(kernels.T @ pixels, out, (kh, kw), stride, dilation, (h, w))
+        out = _crop(out.transpose(3, 0, 1, 2), padding)
         if bias is not None:
             out += bias[:, None, None]
         ctx.save_for_backward(pixels, kernels)
@@ -211,7 +236,7 @@ class ConvTranspose2d(Function):
         # conv2d's forward on the gradient, padded back to the full output; no window reads the
         # rows and columns that output_padding added, so they are cut off (the grid is H x W again)
         padded = _pad(grad, ctx.padding, batch_last=True)[:, :, : ctx.reach[0], : ctx.reach[1]]
-        cols, _ = _im2col(padded, ctx.weight_shape[2:], ctx.stride, ctx.dilation)
+        cols = _im2col(_windows(padded, ctx.weight_shape[2:], ctx.stride, ctx.dilation))
         grad_x = (kernels @ cols).reshape(in_channels, h, w, n).transpose(3, 0, 1, 2) if ctx.needs_grad[0] else None
         grad_weight = (pixels @ cols.T).reshape(ctx.weight_shape) if ctx.needs_grad[1] else None
         if len(ctx.needs_grad) == 2:
