@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 from machine import describe_machine
+from torch_models import torch_model
 
 ROOT = Path(__file__).resolve().parents[1]
 BATCH, LR, SEED = 128, 1e-3, 0
@@ -92,34 +93,7 @@ def torch_runner(model: str, x_train, y_train, x_test, y_test):
 
     torch.set_num_threads(os.cpu_count())
     torch.manual_seed(SEED)
-    tnn = torch.nn
-    if model == "mlp":
-        net = tnn.Sequential(tnn.Linear(784, 256), tnn.ReLU(), tnn.Linear(256, 128), tnn.ReLU(), tnn.Linear(128, 10))
-    elif model == "lstm":
-
-        class RowReader(tnn.Module):
-            def __init__(self):
-                super().__init__()
-                self.rnn, self.classifier = tnn.LSTM(28, 128, batch_first=True), tnn.Linear(128, 10)
-
-            def forward(self, images):
-                _, (h_n, _) = self.rnn(images)
-                return self.classifier(h_n[-1])
-
-        net = RowReader()
-    else:
-        net = tnn.Sequential(
-            tnn.Conv2d(1, 16, 3, padding=1),
-            tnn.ReLU(),
-            tnn.MaxPool2d(2),
-            tnn.Conv2d(16, 32, 3, padding=1),
-            tnn.ReLU(),
-            tnn.MaxPool2d(2),
-            tnn.Flatten(),
-            tnn.Linear(1568, 128),
-            tnn.ReLU(),
-            tnn.Linear(128, 10),
-        )
+    net = torch_model(model)
     opt = torch.optim.Adam(net.parameters(), lr=LR)
     x, y = torch.from_numpy(x_train), torch.from_numpy(y_train)
     generator = torch.Generator().manual_seed(SEED)

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 from machine import describe_machine
+from torch_models import torch_model
 
 ROOT = Path(__file__).resolve().parents[1]
 BATCH, LR, SEED, WARMUP = 128, 1e-3, 0, 20
@@ -142,22 +143,7 @@ def profile_pytorch(model: str, batches) -> dict[str, float]:
 
     torch.set_num_threads(2)
     torch.manual_seed(SEED)
-    tnn = torch.nn
-    if model == "mlp":
-        net = tnn.Sequential(tnn.Linear(784, 256), tnn.ReLU(), tnn.Linear(256, 128), tnn.ReLU(), tnn.Linear(128, 10))
-    else:
-        net = tnn.Sequential(
-            tnn.Conv2d(1, 16, 3, padding=1),
-            tnn.ReLU(),
-            tnn.MaxPool2d(2),
-            tnn.Conv2d(16, 32, 3, padding=1),
-            tnn.ReLU(),
-            tnn.MaxPool2d(2),
-            tnn.Flatten(),
-            tnn.Linear(1568, 128),
-            tnn.ReLU(),
-            tnn.Linear(128, 10),
-        )
+    net = torch_model(model)
     opt = torch.optim.Adam(net.parameters(), lr=LR)
     tensors = [(torch.from_numpy(x), torch.from_numpy(y)) for x, y in batches]
 

@@ -1,0 +1,37 @@
+"""The benchmarks' workloads in PyTorch: twins of examples/mnist_mlp.py, mnist_cnn.py and
+mnist_lstm.py, for benchmarks/mnist_mlp.py and benchmarks/profile_step.py."""
+
+from __future__ import annotations
+
+
+def torch_model(model: str):
+    """The PyTorch twin of the tinynet example `model` ("mlp", "cnn" or "lstm"), freshly initialized."""
+    import torch
+
+    tnn = torch.nn
+    if model == "mlp":
+        return tnn.Sequential(tnn.Linear(784, 256), tnn.ReLU(), tnn.Linear(256, 128), tnn.ReLU(), tnn.Linear(128, 10))
+    if model == "lstm":
+
+        class RowReader(tnn.Module):
+            def __init__(self):
+                super().__init__()
+                self.rnn, self.classifier = tnn.LSTM(28, 128, batch_first=True), tnn.Linear(128, 10)
+
+            def forward(self, images):
+                _, (h_n, _) = self.rnn(images)
+                return self.classifier(h_n[-1])
+
+        return RowReader()
+    return tnn.Sequential(
+        tnn.Conv2d(1, 16, 3, padding=1),
+        tnn.ReLU(),
+        tnn.MaxPool2d(2),
+        tnn.Conv2d(16, 32, 3, padding=1),
+        tnn.ReLU(),
+        tnn.MaxPool2d(2),
+        tnn.Flatten(),
+        tnn.Linear(1568, 128),
+        tnn.ReLU(),
+        tnn.Linear(128, 10),
+    )
