@@ -275,8 +275,9 @@ def train(
     x_train, y_train, x_test, y_test = data
     schedule = CosineAnnealingLR(opt, T_max=epochs)
     rank, ranks = (dist.get_rank(), dist.get_world_size()) if distributed else (0, 1)
-    share = {"rank": rank, "world_size": ranks} if distributed else {}
-    loader = DataLoader(TensorDataset(x_train, y_train), batch_size // ranks, shuffle=True, seed=seed, **share)
+    loader = DataLoader(
+        TensorDataset(x_train, y_train), batch_size // ranks, shuffle=True, seed=seed, rank=rank, world_size=ranks
+    )
     if distributed:
         dist.broadcast(model.params, src=0)
     history = {"train_loss": [], "test_accuracy": [], "seconds": []}

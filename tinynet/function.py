@@ -76,7 +76,7 @@ class Function:
         parents = tuple([t for t in tensors if t is not None])
 
         def backward(*grads):
-            if isinstance(grads[0], Tensor) or (len(grads) > 1 and any(isinstance(g, Tensor) for g in grads)):
+            if any(isinstance(g, Tensor) for g in grads):  # a recorded backward pass
                 input_grads = _graph_backward(cls, ctx, grads, tensors)
             else:
                 input_grads = cls.backward(ctx, *grads)

@@ -244,7 +244,7 @@ class GELU(Function):
     @staticmethod
     def forward(ctx: Context, x, approximate="none"):
         if approximate == "tanh":
-            inner = math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)
+            inner = _tanh_inner(x)
             cdf = 0.5 * (1 + np.tanh(inner))
             ctx.save_for_backward(x, cdf, inner)
         else:
@@ -257,8 +257,7 @@ class GELU(Function):
     def backward(ctx: Context, grad):
         x, cdf, inner = ctx.saved
         if ctx.approximate == "tanh":
-            d_inner = math.sqrt(2 / math.pi) * (1 + 3 * 0.044715 * x * x)
-            d_cdf = 0.5 * (1 - np.tanh(inner) ** 2) * d_inner
+            d_cdf = 0.5 * (1 - np.tanh(inner) ** 2) * _tanh_inner_slope(x)
         else:
             d_cdf = _normal_pdf(x)
         return grad * (cdf + x * d_cdf)
@@ -267,12 +266,22 @@ class GELU(Function):
     def graph_backward(ctx: Context, grad: Tensor, x: Tensor):
         """gelu'(x) = Φ(x) + x Φ'(x) in Tensor operations, so that it can be differentiated again."""
         if ctx.approximate == "tanh":
-            squashed = (math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)).tanh()
+            squashed = _tanh_inner(x).tanh()
             cdf = 0.5 * (1 + squashed)
-            d_cdf = 0.5 * (1 - squashed * squashed) * math.sqrt(2 / math.pi) * (1 + 3 * 0.044715 * x * x)
+            d_cdf = 0.5 * (1 - squashed * squashed) * _tanh_inner_slope(x)
         else:
             cdf, d_cdf = NormalCDF.apply(x), _normal_pdf(x)
         return grad * (cdf + x * d_cdf)
+
+
+def _tanh_inner(x: np.ndarray | Tensor) -> np.ndarray | Tensor:
+    """√(2/π) (x + 0.044715 x³): what GELU's tanh approximation takes the tanh of."""
+    return math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)
+
+
+def _tanh_inner_slope(x: np.ndarray | Tensor) -> np.ndarray | Tensor:
+    """The derivative of _tanh_inner: √(2/π) (1 + 3 · 0.044715 x²)."""
+    return math.sqrt(2 / math.pi) * (1 + 3 * 0.044715 * x * x)
 
 
 def _normal_cdf(x: np.ndarray) -> np.ndarray:
