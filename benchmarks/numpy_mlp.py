@@ -53,7 +53,14 @@ class NumpyMLP:
 
     def train_step(self, x, y) -> float:
         activations = self.forward(x)
-        logits = activations[-1]
+        loss, grad = self.loss_and_gradient(activations[-1], y)
+        self.backward(activations, grad)
+        self.adam()
+        return loss
+
+    @staticmethod
+    def loss_and_gradient(logits, y) -> tuple[float, np.ndarray]:
+        """The mean softmax cross-entropy and its gradient with respect to the logits."""
         shifted = logits - logits.max(axis=1, keepdims=True)
         exp = np.exp(shifted)
         total = exp.sum(axis=1, keepdims=True)
@@ -62,6 +69,10 @@ class NumpyMLP:
         grad = exp / total
         grad[np.arange(n), y] -= 1
         grad /= n
+        return loss, grad
+
+    def backward(self, activations, grad) -> None:
+        """Every layer's gradients, written into the flat gradient buffer."""
         for i in range(len(self.layers) - 1, -1, -1):
             W, _, dW, db = self.layers[i]
             np.matmul(grad.T, activations[i], out=dW)
@@ -69,8 +80,6 @@ class NumpyMLP:
             if i > 0:
                 grad = grad @ W
                 grad *= activations[i] > 0
-        self.adam()
-        return loss
 
     def adam(self):
         beta1, beta2 = self.betas

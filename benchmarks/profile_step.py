@@ -14,7 +14,8 @@ backward and forward are made of (padding, im2col, col2im; the rest of a convolu
 matrix products), the loss, zero_grad, the optimizer step and fetching the batch. "engine" is
 what is left of the whole step: building and walking the graph, accumulating gradients.
 PyTorch: torch.profiler's self CPU time per op (2 threads), and the whole step timed without
-the profiler. numpy: the whole step of benchmarks/numpy_mlp.py. All in ms per step.
+the profiler. numpy: the parts of a step of benchmarks/numpy_mlp.py and the whole step.
+All in ms per step.
 """
 
 from __future__ import annotations
@@ -168,17 +169,30 @@ def profile_pytorch(model: str, batches) -> dict[str, float]:
 
 
 def profile_numpy(model: str, batches) -> dict[str, float]:
-    """The whole step of benchmarks/numpy_mlp.py, ms."""
+    """The parts of a step of benchmarks/numpy_mlp.py (forward, loss and its gradient, backward,
+    Adam) and the whole step, ms per step."""
     sys.path.insert(0, str(Path(__file__).parent))
     from numpy_mlp import NumpyMLP
 
     net = NumpyMLP(lr=LR, seed=SEED)
+    timers = Timers()
+    for label, name in (
+        ("forward (3 layers)", "forward"),
+        ("loss forward and backward", "loss_and_gradient"),
+        ("backward (3 layers, into the flat gradient)", "backward"),
+        ("optimizer step (Adam)", "adam"),
+    ):
+        setattr(net, name, timers.wrap(lambda label=label: label, getattr(net, name)))
     for x, y in batches[:WARMUP]:
         net.train_step(x, y)
+    timers.seconds.clear()
     start = time.perf_counter()
     for x, y in batches[WARMUP:]:
         net.train_step(x, y)
-    return {"whole step": 1e3 * (time.perf_counter() - start) / (len(batches) - WARMUP)}
+    steps = len(batches) - WARMUP
+    parts = {label: 1e3 * s / steps for label, s in timers.seconds.items()}
+    parts["whole step"] = 1e3 * (time.perf_counter() - start) / steps
+    return parts
 
 
 PROFILERS = {"tinynet": profile_tinynet, "pytorch": profile_pytorch, "numpy": profile_numpy}
