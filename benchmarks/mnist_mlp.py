@@ -15,6 +15,9 @@ LSTM(28, 128, batch_first=True), Linear(128, 10) on the last hidden state, same 
 Each framework runs in its own child process, so that its peak resident memory is its own
 and only tinynet's process keeps freed memory (tinynet.memory, as the examples do); the parent
 asks them for one epoch in turn, so that a slow patch of the machine hits all of them alike.
+It waits a quarter of a second before each epoch: OpenBLAS's worker threads (numpy's, so
+tinynet's and the numpy baseline's) spin on their cores for about 0.1 s after a process's last
+matrix product, and without the pause the next framework's epoch would begin on one core.
 The table's header names the machine (cores, CPU, versions); the table gives the median
 seconds per epoch, each framework's time as a ratio to tinynet's, the peak RSS and the test
 accuracy after the timed epochs.
@@ -39,6 +42,7 @@ from torch_models import torch_model
 
 ROOT = Path(__file__).resolve().parents[1]
 BATCH, LR, SEED = 128, 1e-3, 0
+PAUSE_BEFORE_EPOCH = 0.25  # seconds: longer than OpenBLAS's threads spin after a product (0.1 s)
 
 
 def save_data(model: str, path: Path) -> None:
@@ -193,6 +197,7 @@ def main() -> None:
     times = {name: [] for name in workers}
     for round_ in range(args.warmup + args.epochs):
         for name, (_, connection) in workers.items():
+            time.sleep(PAUSE_BEFORE_EPOCH)  # the previous worker's idle threads stop using the cores
             connection.send("epoch")
             seconds = connection.recv()
             if round_ >= args.warmup:
