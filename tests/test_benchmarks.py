@@ -57,3 +57,8 @@ def test_profile_step_times_the_parts_of_tinynets_and_numpys_mlp_step():
 def test_adam_threads_times_one_and_two_threads():
     out = run_benchmark("benchmarks/adam_threads.py", "--sizes", "1000", "--steps", "20")
     assert "after a product" in out and out.count("1000 ") == 2
+
+
+def test_overhead_times_tinynets_parts_beside_the_numpy_loop():
+    out = run_benchmark("benchmarks/overhead.py", "--steps", "50")
+    assert "backward" in out and "numpy loop, whole step" in out
