@@ -135,3 +135,20 @@ def test_documents_have_no_broken_relative_links():
     for document in DOCUMENTS:
         for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", document.read_text()):
             assert (document.parent / target).exists(), f"{document.name} links to missing {target}"
+
+
+def heading_anchors(document: Path) -> set[str]:
+    """The anchors GitHub gives the headings of a Markdown file: lowercase, punctuation dropped,
+    spaces turned into hyphens (outside code blocks)."""
+    text = FENCED.sub("", document.read_text())
+    headings = re.findall(r"^#+ (.+)$", text, re.MULTILINE)
+    return {re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-") for heading in headings}
+
+
+def test_links_to_headings_find_them():
+    for document in DOCUMENTS:
+        for target, anchor in re.findall(r"\]\(([^)#:]*)#([^)]+)\)", document.read_text()):
+            linked = document.parent / target if target else document
+            assert anchor in heading_anchors(linked), (
+                f"{document.name} links to #{anchor}, not a heading of {linked.name}"
+            )
