@@ -1,0 +1,79 @@
+"""_select, the branch-free np.where behind tn.where and the masked gradients, gives numpy's
+where bit for bit; leaky_relu, a product by a selected slope, keeps PyTorch's values and
+gradients at 0, at infinities and for any slope."""
+
+import numpy as np
+import pytest
+
+import tinynet as tn
+from tinynet import functional as F
+from tinynet.tensor import _select
+
+SPECIAL = [np.inf, -np.inf, np.nan, -0.0, 0.0, 1.5, -2.5, np.finfo(np.float32).tiny / 4]
+
+
+def same_bits(a: np.ndarray, b: np.ndarray) -> bool:
+    return a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
+
+
+@pytest.mark.parametrize(
+    "dtype", [np.float16, np.float32, np.float64, np.int8, np.int16, np.int32, np.int64, np.uint8, np.bool_]
+)
+def test_select_is_numpys_where_bit_for_bit(dtype):
+    rng = np.random.default_rng(0)
+    x = (rng.standard_normal((5, 1, 6)) * 50).astype(dtype)
+    y = (rng.standard_normal((4, 6)) * 50).astype(dtype)
+    condition = rng.random((5, 4, 1)) > 0.5  # all three broadcast to (5, 4, 6)
+    assert same_bits(_select(condition, x, y), np.where(condition, x, y))
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_select_keeps_infinities_nans_and_signed_zeros(dtype):
+    x = np.array(SPECIAL, dtype)
+    y = np.array(SPECIAL[::-1], dtype)
+    for condition in (np.arange(len(x)) % 2 == 0, np.arange(len(x)) % 3 == 0):
+        assert same_bits(_select(condition, x, y), np.where(condition, x, y))
+        assert same_bits(_select(condition, x, np.zeros((), dtype)), np.where(condition, x, np.zeros((), dtype)))
+
+
+def test_select_takes_numpys_types_and_truthy_conditions():
+    x32 = np.array([1.0, -2.0, 3.0], np.float32)
+    assert same_bits(_select(np.array([2, 0, -1]), x32, 0.5), np.where(np.array([2, 0, -1]), x32, 0.5))
+    assert same_bits(
+        _select(np.array([True, False, True]), x32, np.zeros(3)), np.where([True, False, True], x32, np.zeros(3))
+    )
+    z = np.array([1 + 2j, 3 - 1j])  # no integer of 16 bytes: numpy's where itself
+    assert same_bits(_select(np.array([True, False]), z, 0j), np.where([True, False], z, 0j))
+
+
+def test_where_and_its_gradient_use_the_masks_on_a_large_random_condition():
+    rng = np.random.default_rng(1)
+    x = tn.Tensor(rng.standard_normal((64, 300)), requires_grad=True)
+    y = tn.Tensor(rng.standard_normal(300), requires_grad=True)
+    condition = x.data > 0
+    out = tn.where(condition, x, y)
+    out.backward(np.full(out.shape, 2.0))
+    np.testing.assert_array_equal(out.data, np.where(condition, x.data, y.data))
+    np.testing.assert_array_equal(x.grad, np.where(condition, 2.0, 0.0))
+    np.testing.assert_array_equal(y.grad, (~condition * 2.0).sum(axis=0))
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered in multiply")  # -inf * 0, as in torch
+@pytest.mark.parametrize("slope", [0.01, 0.2, -0.5, 3.0, 0.0])
+def test_leaky_relu_matches_torch_at_zero_infinities_and_any_slope(slope):
+    torch = pytest.importorskip("torch")
+    values = np.array([-np.inf, -3.0, -1e-30, -0.0, 0.0, 1e-30, 2.0, np.inf, np.nan])
+    for dtype in (np.float32, np.float64):
+        x = tn.Tensor(values.astype(dtype), requires_grad=True)
+        out = F.leaky_relu(x, slope)
+        out.backward(np.ones_like(x.data))
+        theirs = torch.tensor(values.astype(dtype), requires_grad=True)
+        expected = torch.nn.functional.leaky_relu(theirs, slope)
+        expected.backward(torch.ones_like(theirs))
+        assert out.dtype == dtype
+        np.testing.assert_array_equal(out.data, expected.detach().numpy())
+        np.testing.assert_array_equal(x.grad, theirs.grad.numpy())
+
+
+def test_leaky_relu_of_integers_gives_floats():
+    np.testing.assert_allclose(F.leaky_relu(np.array([-2, 0, 3])).data, [-0.02, 0.0, 3.0])
