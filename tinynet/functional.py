@@ -16,7 +16,7 @@ import numpy as np
 from tinynet.convolution import adaptive_avg_pool2d, avg_pool2d, conv2d, conv_transpose2d, max_pool2d  # noqa: F401
 from tinynet.function import Context, Function
 from tinynet.random import default_generator
-from tinynet.tensor import Tensor, _either_spelling, as_tensor, where
+from tinynet.tensor import Tensor, _either_spelling, _exp, _select, as_tensor, where
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -228,9 +228,12 @@ def tanh(x: Tensor | np.ndarray) -> Tensor:
 
 
 def leaky_relu(x: Tensor | np.ndarray, negative_slope: float = 0.01) -> Tensor:
-    """x where x > 0, negative_slope * x elsewhere."""
+    """x where x > 0, negative_slope * x elsewhere: x times a slope, 1 or negative_slope by the
+    sign of x, which is also the gradient (negative_slope at 0, as in PyTorch)."""
     x = as_tensor(x)
-    return where(x.data > 0, x, x * negative_slope)
+    dtype = x.dtype if x.dtype.kind == "f" else np.float64  # integers give floats, as x * 0.01 does
+    slope = _select(x.data > 0, np.ones((), dtype), np.asarray(negative_slope, dtype))
+    return x * slope
 
 
 _erf = np.frompyfunc(math.erf, 1, 1)
@@ -275,8 +278,9 @@ class GELU(Function):
 
 
 def _tanh_inner(x: np.ndarray | Tensor) -> np.ndarray | Tensor:
-    """√(2/π) (x + 0.044715 x³): what GELU's tanh approximation takes the tanh of."""
-    return math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)
+    """√(2/π) (x + 0.044715 x³): what GELU's tanh approximation takes the tanh of. The cube is
+    x·x·x, as in PyTorch's kernel: numpy's x**3 takes 45 ns per negative x (docs/performance.md)."""
+    return math.sqrt(2 / math.pi) * (x + 0.044715 * (x * x * x))
 
 
 def _tanh_inner_slope(x: np.ndarray | Tensor) -> np.ndarray | Tensor:
@@ -291,7 +295,7 @@ def _normal_cdf(x: np.ndarray) -> np.ndarray:
 
 def _normal_pdf(x: np.ndarray | Tensor) -> np.ndarray | Tensor:
     """φ(x) = e^(-x²/2) / √(2π), the standard normal density, of an array or a Tensor."""
-    return math.e ** (-0.5 * x * x) / math.sqrt(2 * math.pi)
+    return _exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
 
 
 class NormalCDF(Function):
