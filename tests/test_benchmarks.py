@@ -62,3 +62,8 @@ def test_adam_threads_times_one_and_two_threads():
 def test_overhead_times_tinynets_parts_beside_the_numpy_loop():
     out = run_benchmark("benchmarks/overhead.py", "--steps", "50")
     assert "backward" in out and "numpy loop, whole step" in out
+
+
+def test_activations_times_the_cnn_with_each_activation():
+    out = run_benchmark("benchmarks/activations.py", "--steps", "1", "--activations", "ReLU", "GELU (tanh)")
+    assert "ReLU" in out and "GELU (tanh)" in out
