@@ -1,13 +1,15 @@
-"""_select, the branch-free np.where behind tn.where and the masked gradients, gives numpy's
-where bit for bit; leaky_relu, a product by a selected slope, keeps PyTorch's values and
-gradients at 0, at infinities and for any slope."""
+"""The faster forms that stand in for a slow numpy call give what the numpy call gives:
+_select (behind tn.where and the masked gradients) is np.where bit for bit; _power (behind
+Tensor ** p) is np.power within an ulp, with the same signs, infinities and NaNs; leaky_relu,
+a product by a selected slope, keeps PyTorch's values and gradients at 0, at infinities and
+for any slope. docs/performance.md measures what each saves."""
 
 import numpy as np
 import pytest
 
 import tinynet as tn
 from tinynet import functional as F
-from tinynet.tensor import _select
+from tinynet.tensor import _power, _select
 
 SPECIAL = [np.inf, -np.inf, np.nan, -0.0, 0.0, 1.5, -2.5, np.finfo(np.float32).tiny / 4]
 
@@ -77,3 +79,40 @@ def test_leaky_relu_matches_torch_at_zero_infinities_and_any_slope(slope):
 
 def test_leaky_relu_of_integers_gives_floats():
     np.testing.assert_allclose(F.leaky_relu(np.array([-2, 0, 3])).data, [-0.02, 0.0, 3.0])
+
+
+def ulps_apart(a: np.ndarray, b: np.ndarray) -> int:
+    """The largest distance, in units in the last place, between the finite values of a and b."""
+    integers = {2: np.int16, 4: np.int32, 8: np.int64}[a.dtype.itemsize]
+    return int(np.max(np.abs(a.view(integers).astype(np.int64) - b.view(integers).astype(np.int64)), initial=0))
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("exponent", [3, 4, 5, 7, -2, -3, 2, -1, 0, 1, 0.5, 2.5, -1.5])
+def test_power_is_numpys_power_within_an_ulp(dtype, exponent):
+    rng = np.random.default_rng(0)
+    with np.errstate(all="ignore"):
+        x = np.concatenate([rng.standard_normal(4000) * 3, SPECIAL, [1e30, -1e30, -1e-30]]).astype(dtype)
+        ours, numpys = _power(x, np.asarray(exponent, dtype)), np.power(x, np.asarray(exponent, dtype))
+    assert ours.dtype == numpys.dtype
+    np.testing.assert_array_equal(np.isnan(ours), np.isnan(numpys))
+    finite = np.isfinite(numpys)
+    np.testing.assert_array_equal(ours[~finite & ~np.isnan(numpys)], numpys[~finite & ~np.isnan(numpys)])
+    np.testing.assert_array_equal(np.signbit(ours[~np.isnan(ours)]), np.signbit(numpys[~np.isnan(numpys)]))
+    assert ulps_apart(ours[finite], numpys[finite]) <= 1
+
+
+def test_tensor_power_uses_it_forward_and_backward():
+    x = tn.Tensor(np.array([-2.0, -0.5, 0.0, 1.5], np.float32), requires_grad=True)
+    y = x**3
+    y.backward(np.ones(4, np.float32))
+    np.testing.assert_allclose(y.data, [-8.0, -0.125, 0.0, 3.375])
+    np.testing.assert_allclose(x.grad, [12.0, 0.75, 0.0, 6.75])
+    assert y.dtype == x.grad.dtype == np.float32
+
+
+def test_power_of_a_zero_dimensional_tensor():
+    x = tn.Tensor(np.array(-1.5), requires_grad=True)
+    y = x**3
+    y.backward()
+    assert float(y.data) == -3.375 and float(x.grad) == 6.75
