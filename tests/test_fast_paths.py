@@ -21,31 +21,31 @@ def same_bits(a: np.ndarray, b: np.ndarray) -> bool:
 @pytest.mark.parametrize(
     "dtype", [np.float16, np.float32, np.float64, np.int8, np.int16, np.int32, np.int64, np.uint8, np.bool_]
 )
-def test_select_is_numpys_where_bit_for_bit(dtype):
+@pytest.mark.parametrize("rows", [5, 50])  # 120 elements: numpy's where; 12,000: the bit masks
+def test_select_is_numpys_where_bit_for_bit(dtype, rows):
     rng = np.random.default_rng(0)
-    x = (rng.standard_normal((5, 1, 6)) * 50).astype(dtype)
-    y = (rng.standard_normal((4, 6)) * 50).astype(dtype)
-    condition = rng.random((5, 4, 1)) > 0.5  # all three broadcast to (5, 4, 6)
+    x = (rng.standard_normal((rows, 1, 6)) * 50).astype(dtype)
+    y = (rng.standard_normal((4 * rows // 5, 6)) * 50).astype(dtype)
+    condition = rng.random((rows, 4 * rows // 5, 1)) > 0.5  # all three broadcast to (rows, 4 rows / 5, 6)
     assert same_bits(_select(condition, x, y), np.where(condition, x, y))
 
 
 @pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
 def test_select_keeps_infinities_nans_and_signed_zeros(dtype):
-    x = np.array(SPECIAL, dtype)
-    y = np.array(SPECIAL[::-1], dtype)
+    x = np.tile(np.array(SPECIAL, dtype), 200)
+    y = x[::-1].copy()
     for condition in (np.arange(len(x)) % 2 == 0, np.arange(len(x)) % 3 == 0):
         assert same_bits(_select(condition, x, y), np.where(condition, x, y))
         assert same_bits(_select(condition, x, np.zeros((), dtype)), np.where(condition, x, np.zeros((), dtype)))
 
 
 def test_select_takes_numpys_types_and_truthy_conditions():
-    x32 = np.array([1.0, -2.0, 3.0], np.float32)
-    assert same_bits(_select(np.array([2, 0, -1]), x32, 0.5), np.where(np.array([2, 0, -1]), x32, 0.5))
-    assert same_bits(
-        _select(np.array([True, False, True]), x32, np.zeros(3)), np.where([True, False, True], x32, np.zeros(3))
-    )
-    z = np.array([1 + 2j, 3 - 1j])  # no integer of 16 bytes: numpy's where itself
-    assert same_bits(_select(np.array([True, False]), z, 0j), np.where([True, False], z, 0j))
+    x32 = np.tile(np.array([1.0, -2.0, 3.0], np.float32), 500)
+    truthy = np.tile(np.array([2, 0, -1]), 500)
+    assert same_bits(_select(truthy, x32, 0.5), np.where(truthy, x32, 0.5))
+    assert same_bits(_select(truthy != 0, x32, np.zeros(1500)), np.where(truthy != 0, x32, np.zeros(1500)))
+    z = np.tile(np.array([1 + 2j, 3 - 1j]), 1000)  # no integer of 16 bytes: numpy's where itself
+    assert same_bits(_select(np.arange(2000) % 2 == 0, z, 0j), np.where(np.arange(2000) % 2 == 0, z, 0j))
 
 
 def test_where_and_its_gradient_use_the_masks_on_a_large_random_condition():
@@ -77,8 +77,30 @@ def test_leaky_relu_matches_torch_at_zero_infinities_and_any_slope(slope):
         np.testing.assert_array_equal(x.grad, theirs.grad.numpy())
 
 
-def test_leaky_relu_of_integers_gives_floats():
+def test_leaky_relu_of_integers_gives_floats_as_x_times_the_slope_does():
     np.testing.assert_allclose(F.leaky_relu(np.array([-2, 0, 3])).data, [-0.02, 0.0, 3.0])
+    assert F.leaky_relu(np.array([-2, 3], np.int8)).dtype == np.float32
+    assert F.leaky_relu(np.array([-2, 3], np.int64)).dtype == np.float64
+
+
+def test_leaky_relu_with_a_tensor_slope_trains_the_slope_as_torchs_prelu():
+    torch = pytest.importorskip("torch")
+    values = np.array([[-2.0, 3.0, -0.5], [1.0, -4.0, 0.0]])
+    x, slope = tn.Tensor(values, requires_grad=True), tn.Tensor(np.array(0.25), requires_grad=True)
+    out = F.leaky_relu(x, slope)
+    out.backward(np.ones_like(values))
+    theirs_x, theirs_slope = torch.tensor(values, requires_grad=True), torch.tensor([0.25], requires_grad=True)
+    expected = torch.nn.functional.prelu(theirs_x, theirs_slope.double())
+    expected.backward(torch.ones_like(theirs_x))
+    np.testing.assert_allclose(out.data, expected.detach().numpy())
+    np.testing.assert_allclose(x.grad, theirs_x.grad.numpy())
+    np.testing.assert_allclose(slope.grad, theirs_slope.grad.numpy()[0])
+
+
+@pytest.mark.parametrize("slope", [None, "0.1", True, [0.1]])
+def test_leaky_relu_refuses_a_slope_that_is_not_a_number(slope):
+    with pytest.raises(TypeError, match="negative_slope must be a number or a Tensor"):
+        F.leaky_relu(np.array([1.0, -1.0], np.float32), slope)
 
 
 def ulps_apart(a: np.ndarray, b: np.ndarray) -> int:
@@ -100,6 +122,13 @@ def test_power_is_numpys_power_within_an_ulp(dtype, exponent):
     np.testing.assert_array_equal(ours[~finite & ~np.isnan(numpys)], numpys[~finite & ~np.isnan(numpys)])
     np.testing.assert_array_equal(np.signbit(ours[~np.isnan(ours)]), np.signbit(numpys[~np.isnan(numpys)]))
     assert ulps_apart(ours[finite], numpys[finite]) <= 1
+
+
+def test_power_takes_a_huge_whole_exponent_as_numpy_does():
+    x = np.tile(np.array([-0.5, -1.0, 2.0]), 2)
+    for exponent in (np.array(2**53 + 1), np.array(2**60 + 1, np.uint64), np.array(-(2**53) - 1)):
+        with np.errstate(all="ignore"):
+            assert same_bits(_power(x, exponent), np.power(x, exponent))
 
 
 def test_tensor_power_uses_it_forward_and_backward():

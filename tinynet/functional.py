@@ -227,12 +227,16 @@ def tanh(x: Tensor | np.ndarray) -> Tensor:
     return as_tensor(x).tanh()
 
 
-def leaky_relu(x: Tensor | np.ndarray, negative_slope: float = 0.01) -> Tensor:
+def leaky_relu(x: Tensor | np.ndarray, negative_slope: float | Tensor = 0.01) -> Tensor:
     """x where x > 0, negative_slope * x elsewhere: x times a slope, 1 or negative_slope by the
-    sign of x, which is also the gradient (negative_slope at 0, as in PyTorch)."""
+    sign of x, which is also the gradient (negative_slope at 0, as in PyTorch). A Tensor slope
+    (a learned one) gets its gradient too."""
     x = as_tensor(x)
-    dtype = x.dtype if x.dtype.kind == "f" else np.float64  # integers give floats, as x * 0.01 does
-    slope = _select(x.data > 0, np.ones((), dtype), np.asarray(negative_slope, dtype))
+    if isinstance(negative_slope, Tensor) or x.dtype.kind != "f":  # integers become floats, as x * slope does
+        return where(x.data > 0, x, x * negative_slope)
+    if isinstance(negative_slope, (bool, np.bool_)) or not isinstance(negative_slope, (int, float, np.number)):
+        raise TypeError(f"leaky_relu: negative_slope must be a number or a Tensor, got {negative_slope!r}")
+    slope = _select(x.data > 0, np.ones((), x.dtype), np.asarray(negative_slope, x.dtype))
     return x * slope
 
 
@@ -279,7 +283,7 @@ class GELU(Function):
 
 def _tanh_inner(x: np.ndarray | Tensor) -> np.ndarray | Tensor:
     """√(2/π) (x + 0.044715 x³): what GELU's tanh approximation takes the tanh of. The cube is
-    x·x·x, as in PyTorch's kernel: numpy's x**3 takes 45 ns per negative x (docs/performance.md)."""
+    x·x·x, as in PyTorch's kernel: numpy's x**3 takes 90 ns per negative x (docs/performance.md)."""
     return math.sqrt(2 / math.pi) * (x + 0.044715 * (x * x * x))
 
 

@@ -127,13 +127,15 @@ def _masked(g: Array | Tensor, keep: Array) -> Array | Tensor:
 
 
 def _power(x: Array, p: Array) -> Array:
-    """np.power(x, p). For a whole-number exponent p it raises |x| and puts the sign back (odd p),
-    exact in sign and as rounded as numpy's pow of a positive base (within an ulp of correct):
-    numpy's pow of a negative base takes 46 ns per element there (but for p = 2 and -1),
-    against 1.6 ns for a positive one, on the 2-core AMD EPYC of docs/performance.md."""
-    if p.ndim == 0 and x.dtype.kind == "f" and p.dtype.kind in "fiu" and float(p).is_integer():
-        out = np.power(np.abs(x), p)
-        return np.copysign(out, x) if int(p) % 2 else out
+    """np.power(x, p). numpy's pow of a negative base takes about 90 ns per element for a whole
+    exponent other than -1, 0, 1 and 2 (which it special-cases), against 1.6 ns for a positive
+    base, on the 2-core AMD EPYC of docs/performance.md. For those exponents this raises |x|
+    and puts the sign back (odd p): the same signs, within an ulp of numpy's result."""
+    if p.ndim == 0 and x.dtype.kind == "f" and p.dtype.kind in "fiu":
+        exponent = float(p)  # as numpy takes it: an integer beyond 2**53 rounds to an even float
+        if exponent.is_integer() and exponent not in (-1, 0, 1, 2):
+            out = np.power(np.abs(x), p)
+            return np.copysign(out, x) if exponent % 2 else out
     return np.power(x, p)
 
 
@@ -143,11 +145,13 @@ _INTEGER_OF_SIZE = {1: np.int8, 2: np.int16, 4: np.int32, 8: np.int64}
 def _select(condition: Array, x: Array, y: Array) -> Array:
     """np.where(condition, x, y), bit for bit, computed with bit masks instead of a test per
     element: numpy's where takes a branch per element, and on a condition that changes at
-    random (an activation's sign) it mispredicts half of them: 6.2 ms for 1.6M float32 values
-    on the 2-core AMD EPYC of docs/performance.md, against 0.8 ms for the masks."""
+    random (an activation's sign) it mispredicts half of them: 6.1 ms for 1.6M float32 values
+    on the 2-core AMD EPYC of docs/performance.md, against 0.7-0.9 ms for the masks. Below about
+    a thousand elements numpy's where is the quicker (the masks cost 4 µs to set up)."""
     dtype = np.result_type(x, y)
     bits = _INTEGER_OF_SIZE.get(dtype.itemsize)
-    if bits is None or dtype.kind not in "fiub":  # no integer of the same size: numpy's where
+    small = max(np.size(condition), np.size(x), np.size(y)) < 1024
+    if small or bits is None or dtype.kind not in "fiub":  # or no integer of its size: numpy's where
         return np.where(condition, x, y)
     condition, x, y = np.broadcast_arrays(np.asarray(condition, bool), np.asarray(x, dtype), np.asarray(y, dtype))
     take_x = condition.astype(bits)
