@@ -104,7 +104,7 @@ def main() -> None:
     parser.add_argument("--activations", nargs="+", choices=list(ACTIVATIONS), default=list(ACTIVATIONS))
     parser.add_argument("--steps", type=int, default=20)
     args = parser.parse_args()
-    tn.memory.keep_freed_memory()  # as the examples do
+    tn.memory.keep_freed_memory()  # for this process: both frameworks get the setting, as the examples do
     x_train, y_train, _, _ = load_mnist()
     x_train = x_train.reshape(-1, 1, 28, 28)
     batches = [

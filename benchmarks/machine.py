@@ -1,7 +1,9 @@
-"""The machine a benchmark ran on, for the header of its table: a figure means little without its CPU."""
+"""The machine a benchmark ran on, for the header of its table (a figure means little without
+its CPU), and the one malloc setting every framework's process gets."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import platform
 from pathlib import Path
@@ -23,3 +25,15 @@ def cpu_model() -> str:
 def describe_machine() -> str:
     """One line: cores, CPU, Python and numpy versions."""
     return f"{os.cpu_count()} cores, {cpu_model()}, Python {platform.python_version()}, numpy {np.__version__}"
+
+
+def keep_freed_memory() -> None:
+    """tinynet.memory.keep_freed_memory() for this process, loaded from its file alone so that a
+    PyTorch or numpy worker needs no tinynet. Every framework's worker calls it: without it,
+    PyTorch's CNN step faulted in up to 3,000 fresh pages in a fresh process and its epoch took
+    15-50% longer (docs/performance.md), which is malloc's doing, not PyTorch's."""
+    path = Path(__file__).resolve().parents[1] / "tinynet" / "memory.py"
+    spec = importlib.util.spec_from_file_location("tinynet_memory", path)
+    memory = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(memory)
+    memory.keep_freed_memory()

@@ -12,8 +12,9 @@ conv3x3(16->32, pad 1)-ReLU-maxpool2, Linear(1568, 128)-ReLU, Linear(128, 10), s
 The lstm workload is sequential MNIST: each image as 28 rows of 28 pixels,
 LSTM(28, 128, batch_first=True), Linear(128, 10) on the last hidden state, same settings.
 
-Each framework runs in its own child process, so that its peak resident memory is its own
-and only tinynet's process keeps freed memory (tinynet.memory, as the examples do); the parent
+Each framework runs in its own child process, so that its peak resident memory is its own;
+every one keeps freed memory (tinynet.memory, as the examples do: the same malloc setting for
+all, see machine.keep_freed_memory); the parent
 asks them for one epoch in turn, so that a slow patch of the machine hits all of them alike.
 It waits a quarter of a second before each epoch: OpenBLAS's worker threads (numpy's, so
 tinynet's and the numpy baseline's) spin on their cores for about 0.1 s after a process's last
@@ -37,7 +38,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from machine import describe_machine
+from machine import describe_machine, keep_freed_memory
 from torch_models import torch_model
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,7 +74,6 @@ def tinynet_runner(model: str, x_train, y_train, x_test, y_test):
     from mnist_lstm import RowReader
     from mnist_mlp import make_model as make_mlp
 
-    tn.memory.keep_freed_memory()  # as the examples do
     tn.manual_seed(SEED)
     net = {"mlp": make_mlp, "cnn": make_cnn, "lstm": RowReader}[model]()
     opt = optim.Adam(lr=LR)
@@ -144,6 +144,7 @@ RUNNERS = {"tinynet": tinynet_runner, "pytorch": torch_runner, "numpy": numpy_ru
 
 def worker(name: str, model: str, data_path: Path, connection) -> None:
     """Runs in a child process: builds one framework's model, then times epochs on request."""
+    keep_freed_memory()
     try:
         runner = RUNNERS[name](model, *load_data(data_path))
     except ImportError as error:

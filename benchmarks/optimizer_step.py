@@ -4,10 +4,10 @@
     python benchmarks/optimizer_step.py --sizes 1000000 --repeats 20
 
 Both update one flat array of parameters from one flat array of gradients; torch uses its
-multi-tensor `foreach` implementation. Each framework is timed in its own child process, so
-that torch runs as it would on its own: tinynet's process keeps freed memory, as the examples
-do (tinynet/memory.py), which changes malloc for the whole process. The table gives the median
-milliseconds per step, under a header that names the machine (cores, CPU, versions).
+multi-tensor `foreach` implementation. Each framework is timed in its own child process, and
+each keeps freed memory, as the examples do (tinynet/memory.py; the same malloc setting for
+both, see machine.keep_freed_memory). The table gives the median milliseconds per step, under
+a header that names the machine (cores, CPU, versions).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from machine import describe_machine
+from machine import describe_machine, keep_freed_memory
 
 ROOT = Path(__file__).resolve().parents[1]
 CASES = {  # name: (class name in tinynet.optim and torch.optim, keyword arguments)
@@ -49,9 +49,8 @@ def flat_arrays(size: int) -> tuple[np.ndarray, np.ndarray]:
 
 def time_tinynet(case: str, size: int, repeats: int) -> float:
     sys.path.insert(0, str(ROOT))
-    from tinynet import memory, optim
+    from tinynet import optim
 
-    memory.keep_freed_memory()  # as the examples do
     class_name, kwargs = CASES[case]
     grads, params = flat_arrays(size)
     opt = getattr(optim, class_name)(**kwargs)
@@ -70,8 +69,9 @@ def time_torch(case: str, size: int, repeats: int) -> float:
 
 
 def in_child(function, *args) -> float:
-    """function(*args) in a fresh process: what one framework imports doesn't touch the other."""
-    with multiprocessing.get_context("spawn").Pool(1) as pool:
+    """function(*args) in a fresh process that keeps freed memory: what one framework imports
+    doesn't touch the other."""
+    with multiprocessing.get_context("spawn").Pool(1, initializer=keep_freed_memory) as pool:
         return pool.apply(function, args)
 
 

@@ -28,7 +28,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
-from machine import describe_machine
+from machine import describe_machine, keep_freed_memory
 from torch_models import torch_model
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -76,7 +76,6 @@ def profile_tinynet(model: str, batches) -> dict[str, float]:
     from tinynet import functional as F
     from tinynet.tensor import Tensor
 
-    tn.memory.keep_freed_memory()
     tn.manual_seed(SEED)
     net = (__import__("mnist_cnn") if model == "cnn" else __import__("mnist_mlp")).make_model()
     opt = optim.Adam(lr=LR)
@@ -210,6 +209,7 @@ def main() -> None:
             command = [sys.executable, __file__, "--model", args.model, "--batches", str(args.batches)]
             subprocess.run([*command, "--only", name], check=True)
         return
+    keep_freed_memory()  # the same malloc setting for every framework (benchmarks/machine.py)
     parts = PROFILERS[args.only](args.model, mnist_batches(args.model, WARMUP + args.batches))
     print(f"\n{args.only}: ms per step")
     for label, ms in parts.items():
