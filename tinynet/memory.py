@@ -19,7 +19,7 @@ malloc alone: a training program opts in with one call at its start,
 
     tn.memory.keep_freed_memory()
 
-as the MNIST examples and the benchmarks' tinynet workers do.
+as the MNIST examples do (and every benchmark worker, whatever its framework).
 """
 
 from __future__ import annotations
