@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 from machine import describe_machine
+from torch_models import cnn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import tinynet as tn
@@ -38,23 +39,6 @@ ACTIVATIONS = {
     "GELU (tanh)": lambda: nn.GELU("tanh"),
     "GELU": nn.GELU,
 }
-
-
-def cnn(nn, activation) -> object:
-    """examples/mnist_cnn.py's model with `activation()` where it has nn.ReLU(); `nn` is
-    tinynet.nn or torch.nn."""
-    return nn.Sequential(
-        nn.Conv2d(1, 16, 3, padding=1),
-        activation(),
-        nn.MaxPool2d(2),
-        nn.Conv2d(16, 32, 3, padding=1),
-        activation(),
-        nn.MaxPool2d(2),
-        nn.Flatten(),
-        nn.Linear(32 * 7 * 7, 128),
-        activation(),
-        nn.Linear(128, 10),
-    )
 
 
 def median_step_ms(step, batches, steps: int) -> float:

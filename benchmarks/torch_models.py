@@ -1,7 +1,24 @@
 """The benchmarks' workloads in PyTorch: twins of examples/mnist_mlp.py, mnist_cnn.py and
-mnist_lstm.py, for benchmarks/mnist_mlp.py and benchmarks/profile_step.py."""
+mnist_lstm.py, for benchmarks/mnist_mlp.py, profile_step.py and activations.py."""
 
 from __future__ import annotations
+
+
+def cnn(nn, activation):
+    """examples/mnist_cnn.py's model built from `nn` (tinynet.nn or torch.nn), with `activation()`
+    where the example has nn.ReLU()."""
+    return nn.Sequential(
+        nn.Conv2d(1, 16, 3, padding=1),
+        activation(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(16, 32, 3, padding=1),
+        activation(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(32 * 7 * 7, 128),
+        activation(),
+        nn.Linear(128, 10),
+    )
 
 
 def torch_model(model: str):
@@ -23,15 +40,4 @@ def torch_model(model: str):
                 return self.classifier(h_n[-1])
 
         return RowReader()
-    return tnn.Sequential(
-        tnn.Conv2d(1, 16, 3, padding=1),
-        tnn.ReLU(),
-        tnn.MaxPool2d(2),
-        tnn.Conv2d(16, 32, 3, padding=1),
-        tnn.ReLU(),
-        tnn.MaxPool2d(2),
-        tnn.Flatten(),
-        tnn.Linear(1568, 128),
-        tnn.ReLU(),
-        tnn.Linear(128, 10),
-    )
+    return cnn(tnn, tnn.ReLU)
