@@ -17,8 +17,9 @@ from typing import TextIO
 
 import numpy as np
 
-from tinynet import tensor as _engine
-from tinynet.tensor import Tensor, topological_order
+from tinynet import graph_safety, hooks
+from tinynet.autograd import topological_order
+from tinynet.tensor import Tensor
 
 SHOWN_VALUES = 6
 """Tensors with at most this many elements show every value; larger ones a summary."""
@@ -163,11 +164,11 @@ def trace_backward(loss: Tensor, file: TextIO | None = None, *, model=None, reta
             name = inputs[i] if i < len(inputs) else f"input {i}"
             print(f"   to {name} ({_label(parent, numbers, names)[0]}): {sent}", file=file)
 
-    _engine._backward_observers.append(show_op)
+    hooks.backward_observers.append(show_op)
     try:
         loss.backward(retain_graph=retain_graph)
     finally:
-        _engine._backward_observers.remove(show_op)
+        hooks.backward_observers.remove(show_op)
     print("leaves (.grad):", file=file)
     for leaf in leaves:
         grad = "no grad" if leaf.grad is None else _numbers(leaf.grad)
@@ -179,7 +180,7 @@ def _check(caller: str, root, model, **flags) -> None:
     Tensor, or one whose graph backward() has freed; a flag not a bool; a model without parameters."""
     if not isinstance(root, Tensor):
         raise TypeError(f"{caller}: expected a tinynet Tensor (the root of the graph), got {type(root).__name__}")
-    if root._backward is _engine._graph_freed:
+    if graph_safety.is_freed(root):
         raise RuntimeError(
             f"{caller}: backward() has freed the graph of this tensor; call backward(retain_graph=True) "
             "to keep it, or run the forward pass again"
