@@ -31,10 +31,9 @@ refuses to store an array that is a parameter's data or gradient.
 
 from __future__ import annotations
 
-import weakref
-
 import numpy as np
 
+from tinynet.gradient_arrays import mark_gradient_array
 from tinynet.tensor import Tensor, _as_array
 
 
@@ -122,15 +121,6 @@ class Parameter(Tensor):
         self._data, self._grad, self._store = data, grad, store
 
 
-_gradient_arrays: weakref.WeakValueDictionary[int, np.ndarray] = weakref.WeakValueDictionary()
-
-
-def is_gradient_array(array: np.ndarray) -> bool:
-    """Whether `array` is (a view into) a flat store's gradient array, such as `model.grads`."""
-    owner = array if array.base is None else array.base
-    return _gradient_arrays.get(id(owner)) is owner
-
-
 class FlatStore:
     """One data array and one gradient array for distinct parameters: the trainable ones first
     (the first `trainable_size` elements, `model.params`), then the frozen ones."""
@@ -148,7 +138,7 @@ class FlatStore:
         self.grad = np.zeros_like(self.data)
         self.trainable_size = sum(p.size for p in trainable)
         self.outdated = False
-        _gradient_arrays[id(self.grad)] = self.grad
+        mark_gradient_array(self.grad)
         self.offsets: dict[int, int] = {}
         self._handed_out: list[np.ndarray] = []
         offset = 0
