@@ -1,6 +1,6 @@
 """tinynet: a small, readable deep-learning framework on numpy."""
 
-from tinynet import diagnostics, functional, memory, metrics, nn, optim, viz
+from tinynet import diagnostics, functional, memory, metrics, nn, op_check, optim, viz
 from tinynet import functional as F  # noqa: F401
 from tinynet.anomaly import detect_anomaly
 from tinynet.autograd import grad
@@ -39,6 +39,7 @@ __all__ = [
     "minimum",
     "nn",
     "no_grad",
+    "op_check",
     "optim",
     "save_checkpoint",
     "set_default_dtype",
