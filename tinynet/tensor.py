@@ -18,6 +18,7 @@ Adding an op: docs/extending.md, "A new op".
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Sequence
 from itertools import accumulate
 
@@ -215,6 +216,24 @@ class Tensor(TensorMethods):
                 f"this one has shape {self.shape}"
             )
         return self.data.item()
+
+    def __bool__(self) -> bool:
+        """The truth of a one-element tensor's value (`if loss:`); more than one value is an error, as in PyTorch."""
+        if self.data.size != 1:
+            many = "no values" if self.data.size == 0 else "more than one value"
+            raise RuntimeError(f"Boolean value of Tensor with {many} is ambiguous")
+        return bool(self.data)
+
+    def __deepcopy__(self, memo: dict) -> Tensor:
+        """A copy of a leaf tensor, its data and gradient copied; a recorded result is refused, as in PyTorch."""
+        if not self.is_leaf:
+            raise RuntimeError(
+                "Only Tensors created explicitly by the user (graph leaves) support the deepcopy protocol: "
+                "this one is the result of an op in a recorded graph. Deep-copy t.detach() instead"
+            )
+        copied = memo[id(self)] = type(self).__new__(type(self))
+        copied.__dict__.update(copy.deepcopy(self.__dict__, memo))
+        return copied
 
     def __float__(self) -> float:
         """float(t) for a one-element tensor, e.g. float(loss)."""

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 
 from tinynet.hooks import RemovableHandle
-from tinynet.nn.parameter import FlatStore, Parameter
+from tinynet.nn.parameter import FlatStore, Parameter, drop_recorded_grads
 from tinynet.tensor import Tensor
 
 
@@ -254,8 +254,10 @@ class Module:
         return values
 
     def zero_grad(self) -> None:
-        """Set every gradient to zero, with one fill of the flat gradient array."""
+        """Set every gradient to zero, with one fill of the flat gradient array, and drop the
+        recorded gradients of a backward(create_graph=True) (their graphs would chain step to step)."""
         self.grads.fill(0)
+        drop_recorded_grads()
 
     def num_parameters(self, trainable_only: bool = False) -> int:
         """The number of parameter elements (only those of trainable parameters, if asked)."""
