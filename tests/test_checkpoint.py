@@ -4,6 +4,8 @@ import json
 import os
 import pickle
 import stat
+import subprocess
+import sys
 import zipfile
 
 import numpy as np
@@ -203,6 +205,63 @@ def test_files_get_normal_permissions(tmp_path, umask, mode):
         os.umask(old)
     for name in ("run.npz", "model.npz"):
         assert stat.S_IMODE(os.stat(tmp_path / name).st_mode) == mode
+
+
+def test_a_symlink_is_followed_its_target_written_and_the_link_kept(tmp_path):
+    (tmp_path / "runs").mkdir()
+    target, link = tmp_path / "runs" / "run.npz", tmp_path / "latest.npz"
+    link.symlink_to(target)  # dangling until the first save
+    tn.save_checkpoint(link, epoch=1)
+    assert link.is_symlink() and target.is_file()
+    tn.save_checkpoint(link, epoch=2)
+    nn.Linear(2, 2).save(tmp_path / "model.npz")
+    (tmp_path / "model-link.npz").symlink_to(tmp_path / "model.npz")
+    nn.Linear(2, 2).save(tmp_path / "model-link.npz")
+    assert (tmp_path / "model-link.npz").is_symlink()
+    assert link.is_symlink() and tn.load_checkpoint(target)["epoch"] == 2
+    assert sorted(os.listdir(tmp_path / "runs")) == ["run.npz"]
+
+
+def test_an_existing_file_keeps_its_permissions(tmp_path):
+    path = tmp_path / "run.npz"
+    tn.save_checkpoint(path, epoch=1)
+    os.chmod(path, 0o600)
+    tn.save_checkpoint(path, epoch=2)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    os.chmod(path, 0o640)
+    nn.Linear(2, 2).save(path)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o640
+
+
+def test_bytes_paths_are_accepted(tmp_path):
+    model = nn.Linear(2, 2)
+    path = os.fsencode(tmp_path / "run.npz")
+    tn.save_checkpoint(path, model, epoch=3)
+    assert tn.load_checkpoint(path, model=model)["epoch"] == 3
+    model.save(os.fsencode(tmp_path / "model.npz"))
+    nn.Linear(2, 2).load(os.fsencode(tmp_path / "model.npz"))
+
+
+def test_the_next_write_removes_the_temporaries_of_a_writer_that_died(tmp_path):
+    path = tmp_path / "run.npz"
+    tn.save_checkpoint(path, epoch=1)
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()  # its pid now names no process
+    stale = [f".run.npz.{ended.pid}.0badc0de.tmp", ".run.npz.deadbeef.tmp"]  # the second as older versions named it
+    running = f".run.npz.{os.getppid()}.12345678.tmp"  # a writer still at work: left alone
+    others = [".other.npz.deadbeef.tmp", "run.npz.deadbeef.tmp"]
+    for name in [*stale, running, *others]:
+        (tmp_path / name).write_bytes(b"half a checkpoint")
+    tn.save_checkpoint(path, epoch=2)
+    assert sorted(os.listdir(tmp_path)) == sorted([running, *others, "run.npz"])
+
+
+def test_the_folder_is_synced_after_the_rename(tmp_path, monkeypatch):
+    synced = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(stat.S_ISDIR(os.fstat(fd).st_mode)), real_fsync(fd)))
+    atomic_write(tmp_path / "out.bin", lambda f: f.write(b"data"))
+    assert synced == [False, True]  # the file, then the folder that holds its new name
 
 
 def test_no_pickle_on_saving_or_loading(tmp_path, monkeypatch):

@@ -17,7 +17,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import reprlib
+import stat
 import zipfile
 from collections.abc import Callable
 from typing import IO
@@ -40,33 +42,73 @@ PIECES = ("model", "optimizer", "scheduler", "loader")
 # ---------------------------------------------------------------- files
 
 
-def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], None]) -> None:
+def atomic_write(path: str | bytes | os.PathLike, write: Callable[[IO[bytes]], None]) -> None:
     """Write the file `path` all at once or not at all: `write(f)` fills a new temporary file in
-    the same folder, which is flushed to disk (os.fsync) and renamed over `path`. On any error or
-    KeyboardInterrupt the temporary file is removed and `path` is left as it was. The file gets
-    the permissions of any new file (0o666 less the umask, e.g. 0o644)."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
+    the same folder, which is flushed to disk (os.fsync) and renamed over `path`; then the folder
+    is synced too, so the file is durable when this returns. On any error or KeyboardInterrupt
+    the temporary file is removed and `path` is left as it was; temporaries left behind by a
+    process that died while writing `path` (SIGKILL, a power cut) are removed by the next write.
+
+    A `path` that is a symbolic link is followed, as `torch.save` does: the link's target is
+    written and the link stays. A file that exists keeps its permissions (a checkpoint made
+    private with chmod 600 stays private); a new one gets those of any new file (0o666 less the
+    umask, e.g. 0o644)."""
+    target = os.path.realpath(os.fsdecode(path))
+    folder, name = os.path.split(target)
     if not os.path.isdir(folder):
-        raise FileNotFoundError(f"cannot write {path}: the folder {folder} does not exist")
-    tmp = os.path.join(folder, f".{os.path.basename(path)}.{os.urandom(4).hex()}.tmp")
+        raise FileNotFoundError(f"cannot write {os.fsdecode(path)}: the folder {folder} does not exist")
+    try:
+        mode = stat.S_IMODE(os.stat(target).st_mode)
+    except FileNotFoundError:
+        mode = None
+    _remove_stale_temporaries(folder, name)
+    tmp = os.path.join(folder, f".{name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask applies, as to any new file
     try:
         with os.fdopen(fd, "wb") as f:
+            if mode is not None:
+                os.fchmod(f.fileno(), mode)
             write(f)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
+        os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+    folder_fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(folder_fd)  # the rename itself reaches the disk
+    finally:
+        os.close(folder_fd)
 
 
-def read_npz(path: str | os.PathLike, mark: str, description: str) -> dict[str, np.ndarray]:
+def _remove_stale_temporaries(folder: str, name: str) -> None:
+    """Remove the temporaries of `atomic_write` for the file `name` in `folder` whose writer is no
+    longer running on this machine (".NAME.PID.RANDOM.tmp"; ".NAME.RANDOM.tmp" of older versions)."""
+    temporary = re.compile(rf"\.{re.escape(name)}\.(?:(?P<pid>\d{{1,7}})\.)?[0-9a-f]{{8}}\.tmp")
+    for entry in os.listdir(folder):
+        match = temporary.fullmatch(entry)
+        if match and not (match["pid"] and _running(int(match["pid"]))):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(os.path.join(folder, entry))
+
+
+def _running(pid: int) -> bool:
+    """Whether a process `pid` runs on this machine (perhaps another user's)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def read_npz(path: str | bytes | os.PathLike, mark: str, description: str) -> dict[str, np.ndarray]:
     """Every entry of the .npz file `path`, read without pickle; it must hold the entry `mark`.
     Raises FileNotFoundError, or ValueError saying that `path` is not a `description`."""
-    path = os.fspath(path)
+    path = os.fsdecode(path)  # str, bytes or path-like
     if not os.path.isfile(path):
         raise FileNotFoundError(f"checkpoint file not found: {path}")
     not_a = f"{path} is not a {description}"
@@ -120,7 +162,7 @@ def check_generator_state(state, generator: np.random.Generator, what: str) -> d
 
 
 def save_checkpoint(
-    path: str | os.PathLike,
+    path: str | bytes | os.PathLike,
     model=None,
     optimizer=None,
     scheduler=None,
@@ -138,7 +180,7 @@ def save_checkpoint(
 
     The file is written all at once or not at all (see `atomic_write`), without pickle. A model
     with NaN or Inf values is refused (ValueError) unless `allow_non_finite`."""
-    path = os.fspath(path)
+    path = os.fsdecode(path)  # str, bytes or path-like
     tree = {"random": default_generator().bit_generator.state, "extra": extra}
     for name, piece in zip(PIECES, (model, optimizer, scheduler, loader)):
         if piece is not None:
@@ -153,14 +195,14 @@ def save_checkpoint(
     atomic_write(path, lambda f: np.savez(f, **arrays))
 
 
-def load_checkpoint(path: str | os.PathLike, model=None, optimizer=None, scheduler=None, loader=None) -> dict:
+def load_checkpoint(path: str | bytes | os.PathLike, model=None, optimizer=None, scheduler=None, loader=None) -> dict:
     """Restore what `save_checkpoint` wrote into the objects given (each made as for the saved
     run), and tinynet's random generator; returns the extra values as a dict.
 
     Everything is read and checked first (each piece's names, shapes, dtypes and kinds of value,
     and the optimizer's state against the model's parameters): on any problem a ValueError or
     TypeError names it and nothing has changed."""
-    path = os.fspath(path)
+    path = os.fsdecode(path)  # str, bytes or path-like
     description = "tinynet training checkpoint (an .npz file written by tn.save_checkpoint)"
     entries = read_npz(path, TRAINING_MARK, description)
     try:
