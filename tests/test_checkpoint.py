@@ -1,11 +1,13 @@
 """tn.save_checkpoint / tn.load_checkpoint: exact resumes, atomic writes, checks before changes, no pickle."""
 
+import io
 import json
 import os
 import pickle
 import stat
 import subprocess
 import sys
+import tracemalloc
 import zipfile
 
 import numpy as np
@@ -436,7 +438,7 @@ def test_damaged_and_wrong_files_are_named(tmp_path):
     flipped = tmp_path / "flipped.npz"
     middle = len(content) // 2
     flipped.write_bytes(content[:middle] + bytes([content[middle] ^ 0xFF]) + content[middle + 1 :])
-    with pytest.raises(ValueError, match=r"flipped.npz is not a tinynet training checkpoint"):
+    with pytest.raises(ValueError, match=r"flipped.npz is not a (valid )?tinynet training checkpoint"):
         tn.load_checkpoint(flipped)
     model_file = tmp_path / "model.npz"
     nn.Linear(2, 2).save(model_file)
@@ -448,7 +450,7 @@ def test_damaged_and_wrong_files_are_named(tmp_path):
         tn.load_checkpoint(tmp_path / "missing.npz")
     with zipfile.ZipFile(tmp_path / "json.npz", "w") as archive:
         archive.writestr(f"{TRAINING_MARK}.npy", b"not an array")
-    with pytest.raises(ValueError, match=r"json.npz is not a valid tinynet training checkpoint"):
+    with pytest.raises(ValueError, match=r"json.npz is not a (valid )?tinynet training checkpoint"):
         tn.load_checkpoint(tmp_path / "json.npz")
 
 
@@ -484,3 +486,117 @@ def test_load_state_dict_checks_every_value_before_changing_any():
     model.load_state_dict(state)
     assert model[1].running_var.dtype == np.float32 and model[1].running_var.tolist() == [3.0, 4.0]
     np.testing.assert_array_equal(model[0].weight.data, before["0.weight"] + 1)
+
+
+# ---------------------------------------------------------------- crafted files: named errors, bounded memory
+
+
+def add_entry(path, name, data: bytes, compress=zipfile.ZIP_STORED):
+    """Add the entry `name` (an .npy file's bytes) to the .npz archive at `path`."""
+    with zipfile.ZipFile(path, "a", compression=compress) as archive:
+        archive.writestr(name, data)
+
+
+def npy_header(shape, dtype="<f4") -> bytes:
+    out = io.BytesIO()
+    np.lib.format.write_array_header_1_0(out, {"descr": dtype, "fortran_order": False, "shape": shape})
+    return out.getvalue()
+
+
+def deflated_zeros_entry(path, name, size):
+    """Add a deflated entry of `size` bytes of zeros under a matching header (1 MB of zeros deflates to 1 KB)."""
+    with (
+        zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED) as archive,
+        archive.open(name, "w", force_zip64=True) as entry,
+    ):
+        entry.write(npy_header((size,), "|u1"))
+        chunk = bytes(1 << 20)
+        for _ in range(size >> 20):
+            entry.write(chunk)
+
+
+def peak_memory(call) -> int:
+    tracemalloc.start()
+    try:
+        call()
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return peak
+
+
+def test_an_unexpected_deflated_entry_is_refused_before_anything_is_loaded(tmp_path):
+    path = saved_run(tmp_path)
+    deflated_zeros_entry(path, "junk.npy", 300 << 20)  # 300 MiB in 0.3 MB
+    model = nn.Linear(2, 2)
+    model.save(tmp_path / "model.npz")
+    deflated_zeros_entry(tmp_path / "model.npz", "junk.npy", 300 << 20)
+
+    def load():
+        with pytest.raises(ValueError, match=r"run.npz is not a tinynet training checkpoint.*'junk.npy' would expand"):
+            tn.load_checkpoint(path)
+        with pytest.raises(ValueError, match=r"model.npz is not a tinynet checkpoint.*'junk.npy' would expand from"):
+            model.load(tmp_path / "model.npz")
+
+    assert peak_memory(load) < 10 << 20
+
+
+def test_an_entry_its_contents_do_not_refer_to_is_refused_before_it_is_read(tmp_path):
+    path = saved_run(tmp_path)
+    add_entry(path, "junk.npy", npy_header((1000,)) + bytes(4000))
+    with pytest.raises(
+        ValueError, match=r"run.npz is not a valid .* entries that its contents do not refer to: \['junk'\]"
+    ):
+        tn.load_checkpoint(path)
+
+
+@pytest.mark.parametrize("where", ["checkpoint", "model file"])
+def test_an_array_header_claiming_7_tib_is_refused_by_name(tmp_path, where):
+    path = saved_run(tmp_path) if where == "checkpoint" else tmp_path / "model.npz"
+    if where == "model file":
+        nn.Linear(2, 2).save(path)
+    add_entry(path, "huge.npy", npy_header(((7 << 40) // 4,)) + bytes(64))
+    with pytest.raises(
+        ValueError, match=r"'huge.npy' announces an array of shape \(1924145348608,\).*but it holds 64 bytes"
+    ):
+        tn.load_checkpoint(path) if where == "checkpoint" else nn.Linear(2, 2).load(path)
+
+
+def test_json_nested_5000_deep_is_refused_by_name(tmp_path):
+    path = tmp_path / "run.npz"
+    tn.save_checkpoint(path, epoch=1)
+    with np.load(path) as archive:
+        text = str(archive[TRAINING_MARK])
+    np.savez(path, **{TRAINING_MARK: np.array(text.replace('"epoch": 1', '"epoch": ' + "[" * 5000 + "]" * 5000))})
+    with pytest.raises(ValueError, match=r"run.npz is not a valid tinynet training checkpoint.*nested deeper"):
+        tn.load_checkpoint(path)
+
+
+def out_of_range_generator(entries, content):
+    content["tree"]["random"]["state"]["state"] = 2**200
+
+
+def negative_generator(entries, content):
+    content["tree"]["random"]["state"]["inc"] = -1
+
+
+def out_of_range_loader_generator(entries, content):
+    content["tree"]["loader"]["generator"]["has_uint32"] = 2**100
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (out_of_range_generator, r"tinynet's random generator: invalid PCG64 state .*too large"),
+        (negative_generator, r"tinynet's random generator: invalid PCG64 state .*out of bounds"),
+        (out_of_range_loader_generator, r"loader: DataLoader.load_state_dict: invalid PCG64 state"),
+    ],
+)
+def test_a_corrupt_generator_state_is_refused_by_name(tmp_path, change, message):
+    path = saved_run(tmp_path)
+    rewrite(path, change)
+    pieces = make_run(seed=2)
+    before = snapshot(*pieces)
+    with pytest.raises(ValueError, match=message):
+        tn.load_checkpoint(path, *pieces)
+    assert_unchanged(before, snapshot(*pieces))

@@ -3,7 +3,9 @@ import hashlib
 import http.server
 import os
 import threading
+import tracemalloc
 import typing
+import zlib
 
 import numpy as np
 import pytest
@@ -289,3 +291,63 @@ def test_dataloader_and_dataset_errors():
         DataLoader(42)
     with pytest.raises(NotImplementedError, match="must define __len__"):
         len(Dataset())
+
+
+# ---------------------------------------------------------------- untrusted files, bounded
+
+
+def gzip_of_zeros(path, size: int, header: bytes = b"") -> None:
+    """Write a gzip file of `header` then zeros, `size` bytes in all, without holding them in memory."""
+    stream = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    with open(path, "wb") as f:
+        f.write(stream.compress(header))
+        chunk = bytes(1 << 20)
+        for _ in range((size - len(header)) >> 20):
+            f.write(stream.compress(chunk))
+        f.write(stream.flush())
+
+
+def peak_memory(call) -> int:
+    """The most memory, in bytes, that Python and numpy held at once while `call()` ran."""
+    tracemalloc.start()
+    try:
+        call()
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return peak
+
+
+def test_a_gzip_bomb_named_as_mnist_is_refused_without_decompressing_more_than_mnist_holds(tmp_path):
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    for f in mnist_module.MNIST.files:
+        (folder / f.name).write_bytes((mnist_module.PROJECT_DATASETS / "mnist" / f.name).read_bytes())
+    header = bytes([0, 0, 8, 3]) + b"".join(n.to_bytes(4, "big") for n in (60_000, 28, 28))
+    gzip_of_zeros(folder / "train-images-idx3-ubyte.gz", 400 << 20, header)  # 400 MiB in 0.4 MB of gzip
+
+    def load():
+        with pytest.raises(
+            ChecksumError, match=r"train-images-idx3-ubyte.gz: decompresses to more than the 47,040,016"
+        ):
+            load_mnist(root=tmp_path, download=False)
+
+    assert peak_memory(load) < 150 << 20  # the real train images are 47 MB; the bomb would be 400
+
+
+def test_read_idx_decompresses_no_more_than_its_header_announces(tmp_path):
+    header = bytes([0, 0, 8, 1]) + (10).to_bytes(4, "big")
+    gzip_of_zeros(tmp_path / "labels.gz", 200 << 20, header)
+
+    def read():
+        with pytest.raises(ValueError, match=r"labels.gz: decompresses to more than the 18 bytes expected"):
+            read_idx(tmp_path / "labels.gz")
+
+    assert peak_memory(read) < 20 << 20
+
+
+def test_an_idx_header_whose_size_overflows_int64_is_refused_naming_the_file(tmp_path):
+    path = tmp_path / "huge-idx3-ubyte"
+    path.write_bytes(bytes([0, 0, 8, 4]) + b"".join((65_536).to_bytes(4, "big") for _ in range(4)))  # 2**64 elements
+    with pytest.raises(ValueError, match=r"huge-idx3-ubyte: the header announces shape \(65536, 65536, 65536, 65536\)"):
+        read_idx(path)
