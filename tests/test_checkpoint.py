@@ -387,6 +387,14 @@ def bad_lr(entries, content):
     content["tree"]["optimizer"]["hyperparameters"]["lr"] = float("nan")
 
 
+def negative_lr(entries, content):
+    content["tree"]["optimizer"]["hyperparameters"]["lr"] = -1.0
+
+
+def betas_out_of_range(entries, content):
+    content["tree"]["optimizer"]["hyperparameters"]["betas"] = {"__tuple__": [1.5, 2.0]}
+
+
 def bad_step_count(entries, content):
     content["tree"]["optimizer"]["step_count"] = -1
 
@@ -415,6 +423,12 @@ def bad_step_count(entries, content):
         (missing_array, ValueError, r"not a valid tinynet training checkpoint.*'optimizer/state/exp_avg' is missing"),
         (bad_lr, ValueError, r"invalid lr: nan"),
         (bad_step_count, ValueError, r"step_count: -1; it must be an integer >= 0"),
+        (negative_lr, ValueError, r"optimizer: invalid learning rate \(lr\): -1.0; it must be in \[0.0, inf\]"),
+        (
+            betas_out_of_range,
+            ValueError,
+            r"optimizer: invalid beta at index 0 of betas: 1.5; it must be in \[0.0, 1.0\)",
+        ),
     ],
 )
 def test_a_bad_checkpoint_changes_nothing(tmp_path, change, error, message):

@@ -25,6 +25,7 @@ The original form of this design adds the decay to the decrement, not scaled by 
 from __future__ import annotations
 
 import functools
+import inspect
 import math
 import reprlib
 import weakref
@@ -310,6 +311,12 @@ class Optimizer:
             names = sorted(given) if isinstance(given, dict) else given
             raise ValueError(f"{name}.load_state_dict: expected the hyperparameters {sorted(current)}, got {names}")
         hyperparameters = {k: check_like(k, given[k], like) for k, like in current.items()}
+        try:
+            inspect.signature(type(self)).bind(**hyperparameters)
+        except TypeError:
+            pass  # a constructor that does not take them all by name: their kinds are checked above
+        else:
+            type(self)(**hyperparameters)  # each value checked as the constructor checks it (lr=-1 is refused)
         if not isinstance(state_dict["state"], dict):
             raise TypeError(f"{name}.load_state_dict: state must be a dict, got {type(state_dict['state']).__name__}")
         state = {}
