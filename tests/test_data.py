@@ -351,3 +351,57 @@ def test_an_idx_header_whose_size_overflows_int64_is_refused_naming_the_file(tmp
     path.write_bytes(bytes([0, 0, 8, 4]) + b"".join((65_536).to_bytes(4, "big") for _ in range(4)))  # 2**64 elements
     with pytest.raises(ValueError, match=r"huge-idx3-ubyte: the header announces shape \(65536, 65536, 65536, 65536\)"):
         read_idx(path)
+
+
+# ---------------------------------------------------------------- batches of other samples
+
+
+class Samples(Dataset):
+    """A dataset of the given samples."""
+
+    def __init__(self, samples):
+        self.samples = samples
+
+    def __len__(self):
+        return len(self.samples)
+
+    def __getitem__(self, i):
+        return self.samples[i]
+
+
+def test_dict_samples_are_batched_key_by_key_as_pytorch_does():
+    torch = pytest.importorskip("torch")
+    from torch.utils.data import default_collate
+
+    rng = np.random.default_rng(0)
+    samples = [
+        {"image": rng.standard_normal((2, 3)).astype(np.float32), "label": i % 3, "pair": (np.float32(i), i * 2)}
+        for i in range(5)
+    ]
+    ours = list(DataLoader(Samples(samples), batch_size=2))
+    theirs = list(torch.utils.data.DataLoader(samples, batch_size=2, collate_fn=default_collate))
+    assert len(ours) == len(theirs) == 3
+    for mine, reference in zip(ours, theirs):
+        assert mine.keys() == reference.keys() == {"image", "label", "pair"}
+        np.testing.assert_array_equal(mine["image"], reference["image"].numpy())
+        np.testing.assert_array_equal(mine["label"], reference["label"].numpy())
+        assert len(mine["pair"]) == len(reference["pair"]) == 2
+        for field, reference_field in zip(mine["pair"], reference["pair"]):
+            np.testing.assert_array_equal(field, reference_field.numpy())
+
+
+@pytest.mark.parametrize(
+    "samples, message",
+    [
+        ([np.zeros(3), np.zeros(3), np.zeros(4)], r"sample 2 has shape \(4,\), sample 0 has \(3,\).*pad them"),
+        ([(np.zeros(2), 1), (np.zeros(5), 0)], r"sample 1\[0\] has shape \(5,\), sample 0\[0\] has \(2,\)"),
+        ([{"x": np.zeros(2)}, {"x": np.zeros(2)}, {"x": np.zeros(1)}], r"sample 2\['x'\] has shape \(1,\)"),
+        ([{"x": 1}, {"y": 2}], r"sample 1 has the keys \['y'\], sample 0 has \['x'\]"),
+        ([(1, 2), (1, 2, 3)], r"sample 1 has 3 fields, sample 0 has 2 fields"),
+        ([[1, 2], [1, [2, 3]]], r"sample 1 is ragged"),
+    ],
+    ids=["arrays", "tuple field", "dict field", "other keys", "other fields", "ragged list"],
+)
+def test_samples_that_do_not_fit_in_one_batch_are_named_by_index(samples, message):
+    with pytest.raises(ValueError, match=rf"DataLoader: {message}"):
+        list(DataLoader(Samples(samples), batch_size=len(samples)))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 import numpy as np
 
@@ -144,10 +144,41 @@ class DataLoader:
             return self.dataset[indices]
         if isinstance(indices, slice):
             indices = range(indices.start, indices.stop)
-        samples = [self.dataset[int(i)] for i in indices]
-        if isinstance(samples[0], tuple):
-            return tuple(np.stack(field) for field in zip(*samples))
-        return np.stack(samples)
+        indices = [int(i) for i in indices]
+        return collate([self.dataset[i] for i in indices], indices)
+
+
+def collate(samples: list, indices: list[int], field: str = ""):
+    """One batch of `samples` (the dataset's items at `indices`), as PyTorch's default_collate
+    makes it: arrays and numbers stacked along a new first axis; tuples field by field (a tuple
+    of batches); dicts key by key (a dict of batches, e.g. {"image": (B, 28, 28), "label": (B,)}).
+    Samples that do not fit together (ragged shapes, other keys) raise a ValueError naming the
+    sample's index in the dataset and the `field` ("['image']", "[0]") where they differ."""
+    first, where = samples[0], f"sample {indices[0]}{field}"
+    if isinstance(first, Mapping):
+        for index, sample in zip(indices, samples):
+            if not isinstance(sample, Mapping) or sample.keys() != first.keys():
+                got = sorted(sample) if isinstance(sample, Mapping) else f"a {type(sample).__name__}"
+                raise ValueError(f"DataLoader: sample {index}{field} has the keys {got}, {where} has {sorted(first)}")
+        return {key: collate([sample[key] for sample in samples], indices, f"{field}[{key!r}]") for key in first}
+    if isinstance(first, tuple):
+        for index, sample in zip(indices, samples):
+            if not isinstance(sample, tuple) or len(sample) != len(first):
+                got = f"{len(sample)} fields" if isinstance(sample, tuple) else f"a {type(sample).__name__}"
+                raise ValueError(f"DataLoader: sample {index}{field} has {got}, {where} has {len(first)} fields")
+        return tuple(collate(list(values), indices, f"{field}[{i}]") for i, values in enumerate(zip(*samples)))
+    arrays = []
+    for index, sample in zip(indices, samples):
+        try:
+            arrays.append(np.asarray(sample))
+        except ValueError:
+            raise ValueError(f"DataLoader: sample {index}{field} is ragged: its items have different shapes") from None
+        if arrays[-1].shape != arrays[0].shape:
+            raise ValueError(
+                f"DataLoader: sample {index}{field} has shape {arrays[-1].shape}, {where} has {arrays[0].shape}; the "
+                "samples of a batch must have one shape (pad them to one length, or use batch_size=1)"
+            )
+    return np.stack(arrays)
 
 
 def _check_share(rank: int | None, world_size: int | None, shuffle: bool, seed: int | None) -> tuple[int, int]:
