@@ -256,8 +256,8 @@ def checkpoint_epoch_of(template: str, path: str, epochs: int) -> int | None:
     template = os.path.join(os.path.realpath(os.path.dirname(os.path.abspath(template))), os.path.basename(template))
     if "{epoch}" not in template:
         return 0 if template == where else None
-    first, *rest = template.split("{epoch}")
-    pattern = re.escape(first) + "(?P<epoch>[1-9][0-9]*)" + "".join("(?P=epoch)" + re.escape(part) for part in rest)
+    first, *rest = (re.escape(part) for part in template.split("{epoch}"))
+    pattern = first + "(?P<epoch>[1-9][0-9]*)" + "(?P=epoch)".join(rest)  # every {epoch} the same number
     match = re.fullmatch(pattern, where)
     return int(match["epoch"]) if match and int(match["epoch"]) <= epochs else None
 
