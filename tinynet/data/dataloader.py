@@ -19,7 +19,9 @@ class DataLoader:
     seeded by `seed` (or from tinynet's generator, see `tn.manual_seed`): the same seed gives
     the same sequence of batches. `drop_last` skips a final batch smaller than batch_size.
     Batches of a TensorDataset are gathered with one indexing operation per array (a view,
-    no copy, when not shuffling); other datasets are read sample by sample and stacked.
+    no copy, when not shuffling); other datasets are read sample by sample and put together as
+    PyTorch's default_collate does (see `collate`: arrays stacked, tuples field by field, dicts
+    key by key).
 
     With `rank` and `world_size` (data-parallel training, see tinynet.distributed) the loader
     of each of the `world_size` processes gives only its share: every rank draws the same order
