@@ -91,15 +91,20 @@ class NonFiniteLoss(ArithmeticError):
 
 
 class Interrupted(KeyboardInterrupt):
-    """Ctrl-C or SIGTERM during training; the message names the last checkpoint to resume from."""
+    """Ctrl-C; raised by `train` with a message that names the last checkpoint to resume from."""
 
-    def __init__(self, message: str, exit_status: int):
-        super().__init__(message)
-        self.exit_status = exit_status
+    how, exit_status = "interrupted", EXIT_INTERRUPTED
 
 
-class Terminated(KeyboardInterrupt):
+class Terminated(Interrupted):
     """SIGTERM, raised wherever the program is, as Ctrl-C raises KeyboardInterrupt (see `run`)."""
+
+    how, exit_status = "terminated (SIGTERM)", EXIT_TERMINATED
+
+
+def stopped_by(error: KeyboardInterrupt) -> type[Interrupted]:
+    """Terminated for SIGTERM, else Interrupted (Ctrl-C)."""
+    return Terminated if isinstance(error, Terminated) else Interrupted
 
 
 class FlagError(Exception):
@@ -125,7 +130,6 @@ def interrupts_deferred():
             signal.signal(sig, handler)
     if received:
         raise Terminated() if received[0] == signal.SIGTERM else KeyboardInterrupt()
-
 
 
 def train_epoch(
@@ -328,9 +332,9 @@ def train(
     With `checkpoint`, writes a checkpoint there after every epoch (with `run_settings` in it),
     before the epoch's line, and finishes it even when Ctrl-C or SIGTERM comes during the write;
     with `resume`, first restores the checkpoint there and continues from the epoch after it,
-    ending exactly as the run that wrote it would have. Ctrl-C (or SIGTERM, when `run` has made it
-    raise Terminated) raises Interrupted, whose message names the last checkpoint; a NaN or
-    infinite loss raises NonFiniteLoss.
+    ending exactly as the run that wrote it would have. Ctrl-C raises Interrupted (SIGTERM,
+    when `run` has made it raise Terminated, Terminated), whose message names the last
+    checkpoint; a NaN or infinite loss raises NonFiniteLoss.
 
     With `distributed`, this process is one of the ranks that mpirun started: the model starts
     from rank 0's parameters, each rank trains on its share of every batch of `batch_size`
@@ -379,12 +383,8 @@ def train(
             where = f"the last checkpoint is {last[0]} (after epoch {last[1]}): continue with --resume {last[0]}"
         else:
             where = "no checkpoint was written" + ("" if checkpoint else " (--checkpoint PATH writes one per epoch)")
-        how, status = (
-            ("terminated (SIGTERM)", EXIT_TERMINATED)
-            if isinstance(error, Terminated)
-            else ("interrupted", EXIT_INTERRUPTED)
-        )
-        raise Interrupted(f"{how} during epoch {epoch}; {where}", status) from None
+        stopped = stopped_by(error)
+        raise stopped(f"{stopped.how} during epoch {epoch}; {where}") from None
     return history
 
 
@@ -421,11 +421,10 @@ def run(args: argparse.Namespace, make_model, input_shape: tuple[int, ...]) -> f
         )
         raise SystemExit(EXIT_NON_FINITE_LOSS) from None
     except KeyboardInterrupt as error:
-        if not args.distributed or dist.get_rank() == 0:
-            terminated = "terminated (SIGTERM)" if isinstance(error, Terminated) else "interrupted"
-            print(str(error) or terminated, file=sys.stderr)
-        status = EXIT_TERMINATED if isinstance(error, Terminated) else EXIT_INTERRUPTED
-        raise SystemExit(getattr(error, "exit_status", status)) from None
+        stopped = stopped_by(error)
+        if not args.distributed or dist.get_rank() == 0:  # rank 0 tells
+            print(str(error) or stopped.how, file=sys.stderr)
+        raise SystemExit(stopped.exit_status) from None
     finally:
         signal.signal(signal.SIGTERM, previous)
 
