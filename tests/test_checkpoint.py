@@ -7,7 +7,6 @@ import pickle
 import stat
 import subprocess
 import sys
-import tracemalloc
 import zipfile
 
 import numpy as np
@@ -529,17 +528,7 @@ def deflated_zeros_entry(path, name, size):
             entry.write(chunk)
 
 
-def peak_memory(call) -> int:
-    tracemalloc.start()
-    try:
-        call()
-    finally:
-        peak = tracemalloc.get_traced_memory()[1]
-        tracemalloc.stop()
-    return peak
-
-
-def test_an_unexpected_deflated_entry_is_refused_before_anything_is_loaded(tmp_path):
+def test_an_unexpected_deflated_entry_is_refused_before_anything_is_loaded(tmp_path, peak_memory):
     path = saved_run(tmp_path)
     deflated_zeros_entry(path, "junk.npy", 300 << 20)  # 300 MiB in 0.3 MB
     model = nn.Linear(2, 2)

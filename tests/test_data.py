@@ -3,7 +3,6 @@ import hashlib
 import http.server
 import os
 import threading
-import tracemalloc
 import typing
 import zlib
 
@@ -307,18 +306,7 @@ def gzip_of_zeros(path, size: int, header: bytes = b"") -> None:
         f.write(stream.flush())
 
 
-def peak_memory(call) -> int:
-    """The most memory, in bytes, that Python and numpy held at once while `call()` ran."""
-    tracemalloc.start()
-    try:
-        call()
-    finally:
-        peak = tracemalloc.get_traced_memory()[1]
-        tracemalloc.stop()
-    return peak
-
-
-def test_a_gzip_bomb_named_as_mnist_is_refused_without_decompressing_more_than_mnist_holds(tmp_path):
+def test_a_gzip_bomb_named_as_mnist_is_refused_without_decompressing_more_than_mnist_holds(tmp_path, peak_memory):
     folder = tmp_path / "mnist"
     folder.mkdir()
     for f in mnist_module.MNIST.files:
@@ -335,7 +323,7 @@ def test_a_gzip_bomb_named_as_mnist_is_refused_without_decompressing_more_than_m
     assert peak_memory(load) < 150 << 20  # the real train images are 47 MB; the bomb would be 400
 
 
-def test_read_idx_decompresses_no_more_than_its_header_announces(tmp_path):
+def test_read_idx_decompresses_no_more_than_its_header_announces(tmp_path, peak_memory):
     header = bytes([0, 0, 8, 1]) + (10).to_bytes(4, "big")
     gzip_of_zeros(tmp_path / "labels.gz", 200 << 20, header)
 

@@ -75,32 +75,6 @@ def test_a_diverging_run_stops_at_the_first_nan_and_saves_nothing(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["good-checkpoint.npz", "good.npz"]
 
 
-def test_ctrl_c_ends_cleanly_naming_the_last_checkpoint(tmp_path):
-    checkpoint = tmp_path / "run.npz"
-    flags = ["--epochs", "50", "--save", str(tmp_path / "model.npz"), "--checkpoint", str(checkpoint), *QUICK]
-    job = subprocess.Popen(
-        [sys.executable, str(EXAMPLES / "mnist_mlp.py"), *flags],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.monotonic() + 120
-    while not checkpoint.exists() and job.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.02)
-    job.send_signal(signal.SIGINT)
-    stdout, stderr = job.communicate(timeout=60)
-    assert job.returncode == 130, stderr
-    assert "Traceback" not in stderr and "saved the model" not in stdout
-    match = re.search(
-        rf"interrupted during epoch \d+; the last checkpoint is {re.escape(str(checkpoint))} "
-        rf"\(after epoch (\d+)\): continue with --resume {re.escape(str(checkpoint))}",
-        stderr,
-    )
-    assert match, stderr
-    assert tn.load_checkpoint(checkpoint)["epoch"] == int(match[1])
-    assert not (tmp_path / "model.npz").exists() and sorted(os.listdir(tmp_path)) == ["run.npz"]
-
-
 @pytest.mark.parametrize(
     "flags, message",
     [
@@ -137,25 +111,29 @@ def start_main_job(*flags, patch=""):
     )
 
 
-def test_sigterm_ends_cleanly_naming_the_last_checkpoint_with_status_143(tmp_path):
+@pytest.mark.parametrize(
+    "sig, status, words",
+    [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, r"terminated \(SIGTERM\)")],
+    ids=["Ctrl-C", "SIGTERM"],  # SIGTERM: as `timeout`, SLURM and Kubernetes stop a job
+)
+def test_ctrl_c_and_sigterm_end_cleanly_naming_the_last_checkpoint(tmp_path, sig, status, words):
     checkpoint = tmp_path / "run.npz"
-    flags = ["--epochs", "50", "--save", str(tmp_path / "model.npz"), "--checkpoint", str(checkpoint), *QUICK]
-    job = start_main_job(*flags)
+    job = start_main_job("--epochs", "50", "--save", tmp_path / "model.npz", "--checkpoint", checkpoint, *QUICK)
     deadline = time.monotonic() + 120
     while not checkpoint.exists() and job.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
-    job.send_signal(signal.SIGTERM)  # as `timeout`, SLURM and Kubernetes stop a job
+    job.send_signal(sig)
     stdout, stderr = job.communicate(timeout=60)
-    assert job.returncode == 143, stderr
+    assert job.returncode == status, stderr
     assert "Traceback" not in stderr and "saved the model" not in stdout
     match = re.search(
-        rf"terminated \(SIGTERM\) during epoch \d+; the last checkpoint is {re.escape(str(checkpoint))} "
+        rf"{words} during epoch \d+; the last checkpoint is {re.escape(str(checkpoint))} "
         rf"\(after epoch (\d+)\): continue with --resume {re.escape(str(checkpoint))}",
         stderr,
     )
     assert match, stderr
     assert tn.load_checkpoint(checkpoint)["epoch"] == int(match[1])
-    assert sorted(os.listdir(tmp_path)) == ["run.npz"]  # no temporary left behind
+    assert sorted(os.listdir(tmp_path)) == ["run.npz"]  # no model file, no temporary left behind
 
 
 @pytest.mark.parametrize("sig, status", [(signal.SIGTERM, 143), (signal.SIGINT, 130)], ids=["SIGTERM", "SIGINT"])
