@@ -1,5 +1,6 @@
 """tn.testing.compare_with_torch: a tinynet model beside its PyTorch twin, layer by layer."""
 
+import re
 import subprocess
 import sys
 
@@ -257,3 +258,20 @@ def test_a_loss_that_is_not_one_number_is_refused():
 def test_importing_tinynet_does_not_import_torch():
     code = "import sys, tinynet; assert tinynet.testing.compare_with_torch; assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_table_in_the_docs_is_what_the_worked_example_prints(tmp_path, monkeypatch, capsys):
+    from test_docs import ROOT, examples
+
+    document = ROOT / "docs" / "extending.md"
+    shown = re.search(r"```text\n(max \|tinynet - torch\|.*?)```", document.read_text(), re.DOTALL)[1]
+    monkeypatch.chdir(tmp_path)
+    namespace = {"__name__": "__docs__"}
+    blocks = examples(document)
+    try:
+        for code in blocks[: next(i for i, code in enumerate(blocks) if "print(report)" in code) + 1]:
+            exec(code, namespace)
+    finally:
+        tn.set_default_dtype(np.float32)
+    rounding = re.compile(r"\d\.\d\de-1[3-9]")  # differences at rounding level vary from CPU to CPU
+    assert rounding.sub("~", capsys.readouterr().out) == rounding.sub("~", shown)

@@ -82,7 +82,7 @@ class Comparison:
                 text = "-" if value is None else f"{value:.2e}"
                 cells.append(f"  {text + ('!' if key in row.differs else ' '):>11}")
             notes = f"  {'; '.join(row.notes)}" if row.notes else ""
-            lines.append(f"{row.name:<{width}}  {row.kind:<{kind_width}}" + "".join(cells) + notes)
+            lines.append((f"{row.name:<{width}}  {row.kind:<{kind_width}}" + "".join(cells) + notes).rstrip())
         lines.append("all agree" if self.ok else f"first mismatch: {self.first_mismatch}: {self.reason}")
         return "\n".join(lines)
 
