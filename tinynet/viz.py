@@ -4,6 +4,7 @@
     tn.viz.trace_backward(loss, model=model, retain_graph=True)   # each op's gradient in and out
     tn.viz.print_graph(loss, show_data=True, show_grad=True, model=model)
     dot_text = tn.viz.to_dot(loss, show_data=True, show_grad=True, model=model)   # for `dot -Tpng`
+    stepper = tn.viz.BackwardStepper(loss)   # the backward pass one op at a time (tinynet.stepper)
 
 Every node is numbered in the order `backward()` visits it, the loss first (#1), so the
 picture, the tree and the trace can be read side by side. A tensor of at most `SHOWN_VALUES`
@@ -18,7 +19,10 @@ from typing import TextIO
 import numpy as np
 
 from tinynet import tensor as _engine
+from tinynet.stepper import BackwardStepper
 from tinynet.tensor import Tensor, topological_order
+
+__all__ = ["BACKWARD_RULES", "SHOWN_VALUES", "BackwardStepper", "print_graph", "to_dot", "trace_backward"]
 
 SHOWN_VALUES = 6
 """Tensors with at most this many elements show every value; larger ones a summary."""
