@@ -46,6 +46,7 @@ class Row:
 
     @property
     def ok(self) -> bool:
+        """Whether everything compared on this row agrees within the tolerance."""
         return not self.differs
 
 
