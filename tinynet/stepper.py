@@ -67,7 +67,7 @@ class BackwardStepper:
     `len(stepper)` steps; `stepper[k]` is step k (from 0); iterating yields them in order and,
     before yielding each, sets the `.grad` of every leaf that needs one to what it holds after
     that step, starting from what it held when the stepper was made (backward() adds to it).
-    `goto(n)` sets them after the first n steps (0: as they were). `str(stepper)` is every
+    `goto(n)` sets them after the first n steps (0: as they were); `position` is that n. `str(stepper)` is every
     step and the leaves' gradients beside the right ones; `show(n)` prints the graph after n
     steps; `draw(n)` draws it (matplotlib); in Jupyter the stepper shows as a widget."""
 
@@ -107,6 +107,7 @@ class BackwardStepper:
         # The counterfactual walk first, the engine's last: an op with several results files their
         # gradients between calls, and the engine's walk leaves that filing as backward() would.
         self.steps, self.after = [], [self.start]
+        self.position = 0  # the leaves' .grad hold what they hold after this many steps
         self._walk(self._schedule(mode), record=True)
         correct_arrived, self.correct_leaves = self._walk([self._ops_in_engine_order()], record=False)
         for step in self.steps:
@@ -222,6 +223,7 @@ class BackwardStepper:
         for leaf in self.leaves:
             grad = self.after[n][id(leaf)]
             leaf.grad = None if grad is None else grad.copy()
+        self.position = n
 
     def leaf_table(self, n: int | None = None) -> str:
         """Each leaf's `.grad` after `n` steps (all by default) beside what backward() gives it."""
@@ -309,13 +311,14 @@ class BackwardStepper:
         return ax.figure
 
     def widget(self):
-        """An ipywidgets view: previous and next buttons and a slider over the steps, the graph
-        drawn after the chosen step, that step's text and the leaves' gradients."""
+        """An ipywidgets view: previous and next buttons and a slider over the steps (starting at
+        `position`, where the leaves' `.grad` are), the graph drawn after the chosen step, that
+        step's text and the leaves' gradients."""
         import ipywidgets as widgets
         import matplotlib.pyplot as plt
         from IPython.display import display
 
-        slider = widgets.IntSlider(value=0, min=0, max=len(self), description="step")
+        slider = widgets.IntSlider(value=self.position, min=0, max=len(self), description="step")
         previous, following = widgets.Button(description="◀ previous"), widgets.Button(description="next ▶")
         view = widgets.Output()
 
