@@ -75,7 +75,8 @@ def test_the_backprop_notebook_runs(tmp_path):
     assert out.count("the same as by hand: True") == 4
     assert "leaves (.grad):" in out  # the trace
     assert "gradcheck passes: True" in out
-    assert "gradcheck: input 0 (shape (2, 2)): gradient mismatch" in out  # the wrong backward, caught
+    assert "gradcheck: input 0 (shape (2, 2)): gradient mismatch at index (0, 1): backward gives -3.067817395" in out
+    assert "the wrong backward's dL/dW1[0, 1] = -24.4; times v: -3.067817395" in out  # why: gradcheck's direction
     if shutil.which("dot"):
         assert pictures(notebook) == 2
     else:
