@@ -17,7 +17,6 @@ block, which no test would read.
 
 import ast
 import importlib
-import importlib.util
 import inspect
 import operator
 import re
@@ -99,8 +98,8 @@ def test_examples_run(document, tmp_path, monkeypatch):
     try:
         for i, code in enumerate(examples(document)):
             for line, module in EXAMPLE_NEEDS.items():
-                if line in code and importlib.util.find_spec(module) is None:
-                    pytest.skip(f"{document.name}: python example {i + 1} and those after it need {module}")
+                if line in code:
+                    pytest.importorskip(module, reason=f"{document.name}: example {i + 1} and those after it need it")
             error = None
             try:
                 exec(compile(code, f"{document.name} example {i + 1}", "exec"), namespace)
