@@ -275,3 +275,10 @@ def test_the_table_in_the_docs_is_what_the_worked_example_prints(tmp_path, monke
         tn.set_default_dtype(np.float32)
     rounding = re.compile(r"\d\.\d\de-1[3-9]")  # differences at rounding level vary from CPU to CPU
     assert rounding.sub("~", capsys.readouterr().out) == rounding.sub("~", shown)
+
+
+def test_without_torch_the_error_says_how_to_install_it(monkeypatch):
+    ours, theirs = mlp_pair()
+    monkeypatch.setitem(sys.modules, "torch", None)  # as if it were not installed: import torch fails
+    with pytest.raises(ModuleNotFoundError, match=r"compare_with_torch needs PyTorch.*pip install torch==2.13.0"):
+        tn.testing.compare_with_torch(ours, theirs, batch(5, 4))

@@ -124,7 +124,12 @@ def compare_with_torch(
     left with the gradients, and after `optimizer` the parameters, of the comparison.
     Returns a `Comparison`: `.ok`, `.first_mismatch` (the module path of the first layer that
     differs, `"(model)"` for the model itself, None when all agree) and the table as its str."""
-    import torch
+    try:
+        import torch
+    except ImportError:
+        raise ModuleNotFoundError(
+            "compare_with_torch needs PyTorch, which tinynet does not: python -m pip install torch==2.13.0"
+        ) from None
 
     _check_arguments(model, torch_model, torch, target, loss_fn, rtol, atol, optimizer, scheduler)
     _copy_weights(model, torch_model, torch)
@@ -416,11 +421,12 @@ def _compare(row: Row, column: str, ours, theirs, rtol: float, atol: float) -> N
     if not pairs:
         return
     results = [_difference(a, b, rtol, atol) for a, b in pairs]
-    row.__setattr__(column, max(d for d, _ in results))
+    setattr(row, column, max(d for d, _ in results))
     if not all(agree for _, agree in results):
         row.differs.append(column)
-    shapes = [f"{np.shape(a)} vs {np.shape(b)}" for a, b in pairs if a is not None and b is not None]
-    row.notes.extend(f"{column} shapes {s}" for s in shapes if s.split(" vs ")[0] != s.split(" vs ")[1])
+    for a, b in pairs:
+        if a is not None and b is not None and np.shape(a) != np.shape(b):
+            row.notes.append(f"{column} shapes {np.shape(a)} vs {np.shape(b)}")
 
 
 def _module_rows(ours: _Recorder, theirs: _Recorder, rtol: float, atol: float) -> list[Row]:
