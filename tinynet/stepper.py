@@ -67,9 +67,10 @@ class BackwardStepper:
     `len(stepper)` steps; `stepper[k]` is step k (from 0); iterating yields them in order and,
     before yielding each, sets the `.grad` of every leaf that needs one to what it holds after
     that step, starting from what it held when the stepper was made (backward() adds to it).
-    `goto(n)` sets them after the first n steps (0: as they were); `position` is that n. `str(stepper)` is every
-    step and the leaves' gradients beside the right ones; `show(n)` prints the graph after n
-    steps; `draw(n)` draws it (matplotlib); in Jupyter the stepper shows as a widget."""
+    `goto(n)` sets them after the first n steps (0: as they were); `position` is that n.
+    `str(stepper)` is every step and the leaves' gradients beside the right ones; `show(n)`
+    prints the graph after n steps; `draw(n)` draws it (matplotlib); in Jupyter the stepper
+    shows as a widget. Hooks registered on tensors (`register_hook`) do not run in the walk."""
 
     def __init__(self, loss: Tensor, mode: str = "correct", *, model=None, names: dict | None = None) -> None:
         viz._check("BackwardStepper", loss, model)
