@@ -99,7 +99,9 @@ def test_examples_run(document, tmp_path, monkeypatch):
         for i, code in enumerate(examples(document)):
             for line, module in EXAMPLE_NEEDS.items():
                 if line in code:
-                    pytest.importorskip(module, reason=f"{document.name}: example {i + 1} and those after it need it")
+                    pytest.importorskip(
+                        module, reason=f"{document.name}: example {i + 1} and those after it need {module}"
+                    )
             error = None
             try:
                 exec(compile(code, f"{document.name} example {i + 1}", "exec"), namespace)
