@@ -178,7 +178,12 @@ def parse_args(argv, description: str, epochs: int, lr: float, save: str, add_fl
     parser.add_argument("--lr", type=float, default=lr)
     parser.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="adam")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--save", default=save, help="where to save the trained model ('' to skip)")
+    parser.add_argument(
+        "--save",
+        default=None,
+        help=f"where to save the trained model ('' to skip); by default {save}, or {quick_name(save)} for a run "
+        "shortened by --train-size or fewer --epochs, so that a quick try never overwrites the full model",
+    )
     parser.add_argument("--data", default=None, help="folder with the MNIST files (default: the usual places)")
     parser.add_argument("--eval", metavar="PATH", help="only report the test accuracy of a saved model")
     parser.add_argument("--train-size", type=int, default=None, help="train on the first N images only")
@@ -204,8 +209,16 @@ def parse_args(argv, description: str, epochs: int, lr: float, save: str, add_fl
         help="train as one of the ranks of `mpirun -n N`, --batch-size split across them (docs/distributed.md)",
     )
     args = parser.parse_args(argv)
+    if args.save is None:
+        args.save = quick_name(save) if args.train_size is not None or args.epochs < epochs else save
     check_flags(parser, args)
     return args
+
+
+def quick_name(save: str) -> str:
+    """The file a shortened run saves to by default: mnist_mlp.npz -> mnist_mlp_quick.npz."""
+    stem, extension = os.path.splitext(save)
+    return f"{stem}_quick{extension}"
 
 
 def check_flags(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:

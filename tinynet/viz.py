@@ -4,6 +4,7 @@
     tn.viz.trace_backward(loss, model=model, retain_graph=True)   # each op's gradient in and out
     tn.viz.print_graph(loss, show_data=True, show_grad=True, model=model)
     dot_text = tn.viz.to_dot(loss, show_data=True, show_grad=True, model=model)   # for `dot -Tpng`
+    stepper = tn.viz.BackwardStepper(loss)   # the backward pass one op at a time (tinynet.stepper)
 
 Every node is numbered in the order `backward()` visits it, the loss first (#1), so the
 picture, the tree and the trace can be read side by side. A tensor of at most `SHOWN_VALUES`
@@ -20,7 +21,10 @@ import numpy as np
 
 from tinynet import graph_safety, hooks
 from tinynet.autograd import topological_order
+from tinynet.stepper import BackwardStepper
 from tinynet.tensor import Tensor
+
+__all__ = ["BACKWARD_RULES", "SHOWN_VALUES", "BackwardStepper", "print_graph", "to_dot", "trace_backward"]
 
 SHOWN_VALUES = 6
 """Tensors with at most this many elements show every value; larger ones a summary."""
