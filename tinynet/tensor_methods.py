@@ -36,12 +36,12 @@ class TensorMethods:
         return type(self)(np.asarray(find(self.data, axis=axis, keepdims=keepdims), dtype=np.int64))
 
     @accepts_torch_names
-    def var(self, axis: Axis = None, *, ddof: float = 0, keepdims: bool = False):
+    def var(self, axis: Axis = None, *, ddof: float = 1, keepdims: bool = False):
         """The variance sum((x - mean)²) / (N - ddof) over `axis` (all axes when None), N the
         number of elements reduced; `keepdims` as in sum.
 
-        `ddof` (PyTorch: `correction`) is 0 by default, as in numpy: the biased variance.
-        PyTorch's default is correction=1 (Bessel's), so torch.var(x) == x.var(ddof=1).
+        `ddof` (PyTorch: `correction`) is 1 by default, as in PyTorch (Bessel's correction, the
+        unbiased estimate); numpy's np.var divides by N: x.var(ddof=0).
         N - ddof <= 0 gives inf or nan, as in both."""
         mean = self.mean(axis=axis, keepdims=True)
         centered = self - mean
@@ -49,9 +49,9 @@ class TensorMethods:
         return (centered * centered).sum(axis=axis, keepdims=keepdims) / (count - ddof)
 
     @accepts_torch_names
-    def std(self, axis: Axis = None, *, ddof: float = 0, keepdims: bool = False):
-        """The standard deviation √var, with var's arguments: `ddof` (PyTorch: `correction`) is 0
-        by default as in numpy, while PyTorch's default is 1: torch.std(x) == x.std(ddof=1).
+    def std(self, axis: Axis = None, *, ddof: float = 1, keepdims: bool = False):
+        """The standard deviation √var, with var's arguments: `ddof` (PyTorch: `correction`) is 1
+        by default, as in PyTorch; numpy's np.std is x.std(ddof=0).
         Where the deviation is 0 (constant data) its gradient is 0, as in PyTorch, not 1/0."""
         var = self.var(axis, ddof=ddof, keepdims=keepdims)
         out = np.sqrt(var.data)
@@ -62,9 +62,13 @@ class TensorMethods:
 
         return var._make(out, (var,), backward, "std")
 
-    def flatten(self, start_dim: int = 1):
-        """Merge every axis from `start_dim` on into one: (N, C, H, W) -> (N, C*H*W)."""
-        return self.reshape(self.shape[:start_dim] + (-1,))
+    def flatten(self, start_dim: int = 0, end_dim: int = -1):
+        """Merge the axes from `start_dim` to `end_dim` into one, as PyTorch's (and numpy's, by
+        default: everything); x.flatten(1) turns (N, C, H, W) into (N, C*H*W)."""
+        if self.ndim == 0:
+            return self.reshape(1)
+        start, end = normalize_dim("flatten", start_dim, self.shape), normalize_dim("flatten", end_dim, self.shape)
+        return self.reshape(self.shape[:start] + (-1,) + self.shape[end + 1 :])
 
     @accepts_torch_names
     def squeeze(self, axis: Axis = None):

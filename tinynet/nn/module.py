@@ -39,6 +39,14 @@ class Module:
         if name in self._buffers and isinstance(value, np.ndarray):
             self._buffers[name] = value
             return
+        if name in self._parameters and not (value is None or isinstance(value, Parameter)):
+            raise TypeError(
+                f"cannot assign a {type(value).__name__} as parameter '{name}' of {type(self).__name__} (an "
+                "nn.Parameter or None expected, as in PyTorch); to change its values, change them in place: "
+                f"with tn.no_grad(): module.{name} *= 0.5, or module.{name}.data = array"
+            )
+        if self._parameters.get(name) is value or self._modules.get(name) is value:
+            return  # the same object again (x.weight *= 2 assigns it back): nothing changes
         _refuse_hidden_layers(self, name, value)
         if isinstance(value, (Parameter, Module)) or name in self._parameters or name in self._modules:
             self._layout_changed()
