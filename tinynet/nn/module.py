@@ -45,7 +45,7 @@ class Module:
                 "nn.Parameter or None expected, as in PyTorch); to change its values, change them in place: "
                 f"with tn.no_grad(): module.{name} *= 0.5, or module.{name}.data = array"
             )
-        if self._parameters.get(name) is value or self._modules.get(name) is value:
+        if value is not None and (self._parameters.get(name) is value or self._modules.get(name) is value):
             return  # the same object again (x.weight *= 2 assigns it back): nothing changes
         _refuse_hidden_layers(self, name, value)
         if isinstance(value, (Parameter, Module)) or name in self._parameters or name in self._modules:
