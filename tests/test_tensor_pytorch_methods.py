@@ -163,7 +163,8 @@ def test_tensor_size_can_be_called_as_in_pytorch():
 def test_sort_argsort_and_topk_give_the_indices_torch_gives():
     x = rng.standard_normal((4, 5))
     for descending in (False, True):
-        ours, theirs = tn.Tensor(x).sort(dim=0, descending=descending), torch.tensor(x).sort(dim=0, descending=descending)
+        ours = tn.Tensor(x).sort(dim=0, descending=descending)
+        theirs = torch.tensor(x).sort(dim=0, descending=descending)
         np.testing.assert_array_equal(ours.indices.data, theirs.indices.numpy())
         assert ours.indices.dtype == np.int64 and isinstance(ours, tuple) and ours[1] is ours.indices
     values, indices = tn.topk(x, 3, dim=1, largest=False)
