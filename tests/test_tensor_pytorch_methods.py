@@ -173,7 +173,8 @@ def test_sort_argsort_and_topk_give_the_indices_torch_gives():
 
 
 def test_argsort_keeps_ties_in_order_and_puts_nan_with_the_largest_as_torch_stable():
-    x = np.array([[2.0, np.nan, 1.0, 2.0, -1.0, 1.0, np.nan]])
+    few_values = np.random.default_rng(3).integers(0, 4, (2, 300)).astype(float)  # beyond insertion sort's sizes
+    x = np.concatenate([np.array([[2.0, np.nan, 1.0, 2.0, -1.0, 1.0, np.nan] * 10]), few_values[:, :70]])
     for descending in (False, True):
         ours = tn.Tensor(x).argsort(dim=1, descending=descending)
         theirs = torch.argsort(torch.tensor(x), dim=1, descending=descending, stable=True)

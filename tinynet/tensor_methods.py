@@ -227,7 +227,7 @@ class TensorMethods:
 
         def backward(g, x, norm):
             g, norm = g.reshape(out.shape), norm.reshape(out.shape)
-            return (g * sign * abs(x) ** (p - 1) / (norm + zero) ** (p - 1) * ~zero,)
+            return (g * sign * abs(x) ** (p - 1) / (norm + zero) ** (p - 1),)  # x = 0 where norm = 0: 0 / 1
 
         return self._make(out if keepdims else np.squeeze(out, axis=axis), (self,), backward, "norm", (self.data,))
 
