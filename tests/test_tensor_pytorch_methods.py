@@ -217,6 +217,7 @@ BAD_INPUTS = {
     "expand a non-integer": (lambda: X.expand(3, 4.0), TypeError, r"expand: expected integers"),
     "repeat too few sizes": (lambda: X.repeat(2), ValueError, r"repeat: sizes \(2,\) .* each of its 2 axes"),
     "flip an axis twice": (lambda: X.flip(0, -2), ValueError, r"flip: dims \(0, -2\) name an axis more than once"),
+    "flip without dims": (lambda: X.flip(), TypeError, r"flip\(\): missing the dims to reverse"),
     "flip out of range": (lambda: X.flip(2), IndexError, r"flip: dim 2 is out of range"),
     "chunk into 0": (lambda: X.chunk(0), ValueError, r"chunk: chunks must be a positive integer, got 0"),
     "cumsum without dim": (lambda: X.cumsum(), TypeError, r"cumsum\(\): missing the axis, axis= \(PyTorch: dim=\)"),

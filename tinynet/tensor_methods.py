@@ -186,6 +186,8 @@ class TensorMethods:
     def flip(self, *dims: int | Sequence[int]):
         """The tensor with its elements in reverse order along `dims` (numbers or one tuple), as
         PyTorch's flip: indexing with reversed slices, so the gradient is flipped back."""
+        if not dims:
+            raise TypeError("flip(): missing the dims to reverse, e.g. x.flip(0) or x.flip((0, 1))")
         axes = [normalize_dim("flip", d, self.shape) for d in _integers("flip", dims)]
         if len(set(axes)) != len(axes):
             raise ValueError(f"flip: dims {tuple(dims)} name an axis more than once")
