@@ -293,16 +293,13 @@ class TensorMethods:
         places = _positions(op, self.shape, axis, index)
         src = self._scatter_source(op, src, places[axis].shape)
         out = self.data.copy()
-        kept = np.ones(self.shape, dtype=bool)
         if add:
             np.add.at(out, places, src.data)
-        else:
-            out[places], kept[places] = src.data, False
-
-        def backward(g, x, source, out):
-            return g * kept, g[places]
-
-        return self._make(out, (self, src), backward, "scatter_add" if add else "scatter_write")
+            return self._make(out, (self, src), lambda g, x, source, out: (g, g[places]), "scatter_add")
+        out[places] = src.data
+        kept = np.ones(self.shape, dtype=bool)
+        kept[places] = False  # the places src overwrote get no gradient
+        return self._make(out, (self, src), lambda g, x, source, out: (g * kept, g[places]), "scatter_write")
 
     def _scatter_source(self, op: str, src, shape: tuple[int, ...]):
         """`src` as a tensor of `shape`: a number filled in, or the first elements of a tensor."""
