@@ -11,7 +11,21 @@ from tinynet.grad_mode import enable_grad, inference_mode, is_grad_enabled, no_g
 from tinynet.gradcheck import GradcheckError, gradcheck
 from tinynet.random import manual_seed
 from tinynet.tensor import Tensor, as_tensor, concatenate, maximum, minimum, stack, where
-from tinynet.tensor_methods import split
+from tinynet.tensor_methods import (
+    argsort,
+    chunk,
+    cumsum,
+    flip,
+    gather,
+    masked_fill,
+    scatter,
+    scatter_add,
+    sort,
+    split,
+    topk,
+    tril,
+    triu,
+)
 
 __version__ = "0.1.0"
 
@@ -20,12 +34,17 @@ __all__ = [
     "Function",
     "GradcheckError",
     "Tensor",
+    "argsort",
     "as_tensor",
+    "chunk",
     "concatenate",
+    "cumsum",
     "detect_anomaly",
     "diagnostics",
     "enable_grad",
+    "flip",
     "functional",
+    "gather",
     "get_default_dtype",
     "grad",
     "gradcheck",
@@ -33,6 +52,7 @@ __all__ = [
     "is_grad_enabled",
     "load_checkpoint",
     "manual_seed",
+    "masked_fill",
     "maximum",
     "memory",
     "metrics",
@@ -42,11 +62,17 @@ __all__ = [
     "op_check",
     "optim",
     "save_checkpoint",
+    "scatter",
+    "scatter_add",
     "set_default_dtype",
     "set_grad_enabled",
+    "sort",
     "split",
     "stack",
     "testing",
+    "topk",
+    "tril",
+    "triu",
     "viz",
     "where",
 ]
