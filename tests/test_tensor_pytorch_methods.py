@@ -150,11 +150,6 @@ def test_size_is_numpys_count_and_pytorchs_shape():
         size(2)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="tensor.py still defines `size = property(...)`, which hides TensorMethods.size: deleting that line "
-    "in tinynet/tensor.py makes x.size() work (see /work/notes/issue-26b.md); then remove this mark",
-)
 def test_tensor_size_can_be_called_as_in_pytorch():
     x = tn.Tensor(np.zeros((3, 4)))
     assert x.size == 12 and x.size() == (3, 4) and x.size(1) == 4 and x.size(dim=-2) == 3

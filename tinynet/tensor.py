@@ -21,7 +21,6 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Sequence
 from itertools import accumulate
-from typing import NamedTuple
 
 import numpy as np
 
@@ -33,7 +32,7 @@ from tinynet.hooks import RemovableHandle
 from tinynet.in_place import InPlaceMethods
 from tinynet.numpy_protocol import NumpyProtocol
 from tinynet.speedups import power, select
-from tinynet.tensor_methods import TensorMethods
+from tinynet.tensor_methods import TensorMethods, ValuesAndIndices
 from tinynet.torch_names import accepts_torch_names, normalize_dim
 
 Array = np.ndarray
@@ -129,13 +128,6 @@ def _unwrap_index(index):
     return index.data if isinstance(index, Tensor) else index
 
 
-class ValuesIndices(NamedTuple):
-    """What max, min, sort and topk along a dim return, as PyTorch: `values, indices = x.max(dim=1)`."""
-
-    values: Tensor
-    indices: Tensor
-
-
 class Tensor(TensorMethods, InPlaceMethods, NumpyProtocol):
     """An n-dimensional array with reverse-mode automatic differentiation.
 
@@ -204,7 +196,6 @@ class Tensor(TensorMethods, InPlaceMethods, NumpyProtocol):
     shape = property(lambda self: self.data.shape, doc="The shape of the data.")
     dtype = property(lambda self: self.data.dtype, doc="The numpy dtype of the data.")
     ndim = property(lambda self: self.data.ndim, doc="The number of dimensions.")
-    size = property(lambda self: self.data.size, doc="The number of elements.")
 
     def __len__(self) -> int:
         return len(self.data)
@@ -451,13 +442,13 @@ class Tensor(TensorMethods, InPlaceMethods, NumpyProtocol):
         return self._make(out, (self,), lambda g, x, out: (_expand(g / count, x.shape, axis, keepdims),), "mean")
 
     @accepts_torch_names
-    def max(self, axis: int | None = None, keepdims: bool = False) -> Tensor | ValuesIndices:
+    def max(self, axis: int | None = None, keepdims: bool = False) -> Tensor | ValuesAndIndices:
         """The largest element; along an `axis` (PyTorch: `dim`), PyTorch's (values, indices), the
         gradient going to the element each index picks. For numpy's max over axes, see amax."""
         return self._extremum("max", np.max, None) if axis is None else self._along("max", np.argmax, axis, keepdims)
 
     @accepts_torch_names
-    def min(self, axis: int | None = None, keepdims: bool = False) -> Tensor | ValuesIndices:
+    def min(self, axis: int | None = None, keepdims: bool = False) -> Tensor | ValuesAndIndices:
         """The smallest element; along an `axis` (PyTorch: `dim`), PyTorch's (values, indices), the
         gradient going to the element each index picks. For numpy's min over axes, see amin."""
         return self._extremum("min", np.min, None) if axis is None else self._along("min", np.argmin, axis, keepdims)
@@ -474,7 +465,7 @@ class Tensor(TensorMethods, InPlaceMethods, NumpyProtocol):
         min. Tied minima share the gradient equally, as in amax."""
         return self._extremum("min", np.min, axis, keepdims)
 
-    def _along(self, op: str, find_index: Callable, axis: int, keepdims: bool) -> ValuesIndices:
+    def _along(self, op: str, find_index: Callable, axis: int, keepdims: bool) -> ValuesAndIndices:
         """(values, indices) of the extremum along one axis: the values picked by indexing."""
         if not isinstance(axis, (int, np.integer)):
             raise TypeError(f"{op}(dim) takes one dim, as in PyTorch, got {axis!r}; over several, use a{op}(dims)")
@@ -484,7 +475,7 @@ class Tensor(TensorMethods, InPlaceMethods, NumpyProtocol):
         values = self[tuple(grid[:axis] + [indices] + grid[axis:])]
         if keepdims:
             values, indices = values.unsqueeze(axis), np.expand_dims(indices, axis)
-        return ValuesIndices(values, Tensor(indices))
+        return ValuesAndIndices(values, Tensor(indices))
 
     def _extremum(self, op: str, find: Callable, axis: Axis, keepdims: bool = False) -> Tensor:
         """max or min (`find`): the gradient goes to the elements equal to the result, split equally."""

@@ -17,7 +17,7 @@ from tinynet.torch_names import accepts_torch_names, normalize_dim
 Axis = int | tuple[int, ...] | None
 
 ValuesAndIndices = namedtuple("ValuesAndIndices", ["values", "indices"])
-ValuesAndIndices.__doc__ = "What sort and topk return, as PyTorch's do: `values, indices = x.sort()` or `.values`."
+ValuesAndIndices.__doc__ = "What max, min, sort and topk along a dim return, as PyTorch: `values, indices = x.sort()`."
 
 
 class Size(int):
@@ -227,7 +227,7 @@ class TensorMethods:
         if isinstance(p, str) or not (p >= 1 or p == -np.inf):
             raise ValueError(f"norm: p must be 'fro', a number >= 1, inf or -inf; got {p!r}")
         if np.isinf(p):
-            return self.abs().max(axis, keepdims) if p > 0 else self.abs().min(axis, keepdims)
+            return self.abs().amax(axis, keepdims) if p > 0 else self.abs().amin(axis, keepdims)
         out = (np.abs(self.data) ** p).sum(axis=axis, keepdims=True) ** (1 / p)
         sign, zero = np.sign(self.data), out == 0
 
