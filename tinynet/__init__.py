@@ -1,6 +1,6 @@
 """tinynet: a small, readable deep-learning framework on numpy."""
 
-from tinynet import diagnostics, functional, memory, metrics, nn, optim, viz
+from tinynet import diagnostics, functional, memory, metrics, nn, onnx, optim, viz
 from tinynet import functional as F  # noqa: F401
 from tinynet.anomaly import detect_anomaly
 from tinynet.checkpoint import load_checkpoint, save_checkpoint
@@ -34,6 +34,7 @@ __all__ = [
     "minimum",
     "nn",
     "no_grad",
+    "onnx",
     "optim",
     "save_checkpoint",
     "set_default_dtype",
