@@ -421,3 +421,56 @@ def test_without_the_onnx_package_export_says_how_to_get_it(tmp_path, monkeypatc
     monkeypatch.setitem(sys.modules, "onnx", None)  # import onnx now raises ImportError
     with pytest.raises(ImportError, match=r"needs the onnx package: python -m pip install onnx"):
         tn.onnx.export(nn.Linear(4, 2), np.ones((2, 4), np.float32), tmp_path / "m.onnx")
+
+
+# ---------------------------------------------------------------- the examples' --export
+
+
+def test_the_cnn_example_exports_its_trained_model(tmp_path, capsys):
+    path = tmp_path / "cnn.onnx"
+    accuracy = load_example("mnist_cnn").main(
+        ["--train-size", "200", "--epochs", "1", "--save", "", "--quiet", "--export", str(path)]
+    )
+    assert f"exported the model to {path} (ONNX)" in capsys.readouterr().out
+    x_test, y_test = load_mnist()[2:]
+    logits = session(path).run(None, {"input": x_test.reshape(-1, 1, 28, 28)})[0]
+    assert np.mean(logits.argmax(axis=1) == y_test) == pytest.approx(accuracy, abs=2e-4)  # a tie may go either way
+
+
+def test_the_lstm_example_exports_a_saved_model_with_eval(tmp_path, capsys):
+    mnist_lstm = load_example("mnist_lstm")
+    tn.manual_seed(0)
+    saved, path = tmp_path / "lstm.npz", tmp_path / "lstm.onnx"
+    model = mnist_lstm.RowReader("lstm")
+    model.save(saved)
+    mnist_lstm.main(["--eval", str(saved), "--export", str(path)])
+    assert f"exported the model to {path} (ONNX)" in capsys.readouterr().out
+    images = load_mnist()[2][:50].reshape(-1, 28, 28)
+    with tn.no_grad():
+        expected = model(images).data
+    np.testing.assert_allclose(session(path).run(None, {"input": images})[0], expected, rtol=1e-5, atol=1e-5)
+
+
+def test_the_autoencoder_example_exports_its_trained_model(tmp_path, capsys):
+    path = tmp_path / "autoencoder.onnx"
+    flags = ["--train-size", "200", "--epochs", "1", "--grid", "", "--quiet", "--export", str(path)]
+    error = load_example("mnist_autoencoder").main(flags)
+    assert f"exported the model to {path} (ONNX)" in capsys.readouterr().out
+    x_test = load_mnist()[2].reshape(-1, 1, 28, 28)
+    logits = session(path).run(None, {"input": x_test})[0]
+    assert np.mean((1 / (1 + np.exp(-logits)) - x_test) ** 2) == pytest.approx(error, rel=1e-4)
+
+
+@pytest.mark.parametrize("example", ["mnist_mlp", "mnist_autoencoder"])
+def test_export_without_the_onnx_package_is_a_flag_error_before_the_data_loads(example, tmp_path, monkeypatch, capsys):
+    module = load_example(example)
+
+    def no_data(*args, **kwargs):
+        raise AssertionError("the data was loaded before the flags were checked")
+
+    monkeypatch.setattr(sys.modules["mnist_training"], "load_mnist", no_data)
+    monkeypatch.setitem(sys.modules, "onnx", None)
+    with pytest.raises(SystemExit) as exit_info:
+        module.main(["--export", str(tmp_path / "m.onnx")])
+    assert exit_info.value.code == 2
+    assert 'argument --export: needs the onnx package: python -m pip install -e ".[onnx]"' in capsys.readouterr().err
