@@ -415,6 +415,11 @@ def test_bad_example_inputs(tmp_path):
         tn.onnx.export(model, (np.ones((2, 4), np.float32), [1.0]), tmp_path / "m.onnx")
     with pytest.raises(ValueError, match="example_input is empty"):
         tn.onnx.export(model, (), tmp_path / "m.onnx")
+    with pytest.raises(TypeError, match=r"example input 0 is float64 but the model's parameters are float32, .* "
+                       r"give x.astype\(np.float32\)"):  # fmt: skip
+        tn.onnx.export(nn.Linear(4, 2), np.ones((2, 4)), tmp_path / "m.onnx")
+    with pytest.raises(TypeError, match="model must be a tinynet nn.Module, got function"):
+        tn.onnx.export(lambda x: x, np.ones((2, 4), np.float32), tmp_path / "m.onnx")
 
 
 def test_without_the_onnx_package_export_says_how_to_get_it(tmp_path, monkeypatch):

@@ -66,8 +66,9 @@ def export(
     `example_input` is what `model(...)` takes: a Tensor or numpy array (integer token ids for
     an Embedding), or a tuple of them for a forward with several inputs. The model runs once on
     it in evaluation mode (dropout off, batch norm on its running statistics; each layer's mode
-    is restored afterwards), and a second time on other numbers of the same shape, to check that
-    the graph does not depend on the input's values. `input_names` and `output_names` name the
+    is restored afterwards), and a second time on other numbers (and with `dynamic_batch`, one
+    more row), to check that the graph depends neither on the input's values nor on its batch
+    size. `input_names` and `output_names` name the
     graph's inputs and outputs (default "input" and "output", numbered when there are several;
     the outputs are those of forward, a nested tuple flattened in order). With `dynamic_batch`,
     axis 0 of every input is the batch, of any size at run time. `opset` is the ONNX opset,
@@ -77,7 +78,9 @@ def export(
     is written and one already at `path` is left as it was."""
     onnx = _import_onnx()
     opset = _check_opset(onnx, opset)
-    inputs = _example_inputs(example_input)
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"export: model must be a tinynet nn.Module, got {type(model).__name__}")
+    inputs = _example_inputs(example_input, model)
     input_names = _check_names("input_names", input_names, len(inputs), "input")
     if dynamic_batch and any(x.ndim == 0 or x.shape[0] != inputs[0].shape[0] for x in inputs):
         raise ExportError(
@@ -102,7 +105,10 @@ def export(
     if set(output_names) & set(input_names):
         raise ValueError(f"export: output_names {output_names} repeat a name of input_names {input_names}")
     proto = graph.model(onnx, inputs, input_names, outputs, output_names, dynamic_batch)
-    onnx.checker.check_model(proto, full_check=True)
+    try:
+        onnx.checker.check_model(proto, full_check=True)
+    except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as error:
+        raise ExportError(f"export: the ONNX graph fails onnx.checker (a bug of the exporter's): {error}") from None
     atomic_write(path, lambda f: f.write(proto.SerializeToString()))
     return proto
 
@@ -129,8 +135,9 @@ def _check_opset(onnx, opset: int | None) -> int:
     return int(opset)
 
 
-def _example_inputs(example_input) -> list[Tensor]:
-    """The example input(s) as a list of Tensors (integer arrays stay integer)."""
+def _example_inputs(example_input, model: nn.Module) -> list[Tensor]:
+    """The example input(s) as a list of Tensors (integer arrays stay integer); a float input
+    must have the dtype of the model's parameters, for ONNX computes in one."""
     given = list(example_input) if isinstance(example_input, (tuple, list)) else [example_input]
     if not given:
         raise ValueError("export: example_input is empty; give what model(...) takes")
@@ -142,6 +149,14 @@ def _example_inputs(example_input) -> list[Tensor]:
                 "several inputs go in a tuple"
             )
         inputs.append(Tensor(np.asarray(x.data if isinstance(x, Tensor) else x)))
+    float_dtypes = {p.dtype for p in model.parameters() if p.dtype.kind == "f"}
+    for i, x in enumerate(inputs):
+        if x.dtype.kind == "f" and len(float_dtypes) == 1 and x.dtype not in float_dtypes:
+            (dtype,) = float_dtypes
+            raise TypeError(
+                f"export: example input {i} is {x.dtype} but the model's parameters are {dtype}, and ONNX computes "
+                f"in one dtype: give x.astype(np.{dtype})"
+            )
     return inputs
 
 
