@@ -480,10 +480,15 @@ def _unary(op_type: str) -> Converter:
 
 _UNARY = {
     "__neg__": "Neg", "exp": "Exp", "log": "Log", "sqrt": "Sqrt", "abs": "Abs", "tanh": "Tanh", "sigmoid": "Sigmoid",
-    "relu": "Relu", "detach": "Identity",
+    "relu": "Relu",
 }  # fmt: skip
 for _name, _op_type in _UNARY.items():
     _converts(Tensor, _name)(_unary(_op_type))
+
+
+@_converts(Tensor, "detach")
+def _detach(g: _Graph, out, self):
+    g.define(out, g.name(self))  # the same value: out is another name for it
 
 
 @_converts(Tensor, "clip", "clamp")
@@ -574,8 +579,7 @@ def _squeeze(g: _Graph, out, self, axis=None, dim=None):
     else:
         named = [a % self.ndim for a in (axis if isinstance(axis, tuple) else (axis,))]
     removed = [a for a in named if self.shape[a] == 1]
-    x = g.name(self)
-    g.define(out, g.add("Squeeze", [x, g.int64s(removed)]) if removed else g.add("Identity", [x]))
+    g.define(out, g.add("Squeeze", [g.name(self), g.int64s(removed)]) if removed else g.name(self))
 
 
 @_converts(Tensor, "unsqueeze")
@@ -591,8 +595,8 @@ def _getitem(g: _Graph, out, self, index):
     """Basic indexing (ints, slices, None, ...) and one integer array: Slice for the slices,
     Gather for the ints and the array, Unsqueeze for the new axes."""
     parts = list(index) if isinstance(index, tuple) else [index]
-    parts = [p.data if isinstance(p, Tensor) else p for p in parts]
-    arrays = [p for p in parts if isinstance(p, (list, np.ndarray))]
+    parts = [p if g.is_traced(p) else p.data if isinstance(p, Tensor) else p for p in parts]
+    arrays = [p for p in parts if isinstance(p, (list, np.ndarray, Tensor))]
     if len(arrays) > 1 or any(np.asarray(p).dtype.kind not in "iu" for p in arrays):
         raise UnsupportedOperation(
             f"export: indexing with {index!r}: only ints, slices, None, ... and at most one integer array convert "
@@ -623,13 +627,13 @@ def _getitem(g: _Graph, out, self, index):
     if axes:
         x = g.add("Slice", [x, g.int64s(starts), g.int64s(ends), g.int64s(axes), g.int64s(steps)])
     for axis, part in reversed(gathers):  # the last first, so the earlier axes keep their numbers
-        indices = np.asarray(part, dtype=np.int64)
-        x = g.add("Gather", [x, g.constant(indices, "index")], axis=axis)
+        indices = g.name(part) if g.is_traced(part) else g.constant(np.asarray(part, dtype=np.int64), "index")
+        x = g.add("Gather", [x, indices], axis=axis)
     if new_axes:
         dropped = [a for a, part in gathers if np.ndim(part) == 0]
         positions = [a - sum(d < a for d in dropped) + k for k, a in enumerate(new_axes)]
         x = g.add("Unsqueeze", [x, g.int64s(positions)])
-    g.define(out, x if x != g.name(self) else g.add("Identity", [x]))
+    g.define(out, x)
 
 
 # ---------------------------------------------------------------- converters: tn.* functions
@@ -637,15 +641,13 @@ def _getitem(g: _Graph, out, self, index):
 
 @_converts(tinynet, "concatenate")
 def _concatenate(g: _Graph, out, tensors, axis=None, dim=None):
-    like = next(t for t in tensors if g.is_traced(t))
-    g.define(out, g.add("Concat", [g.name(t, like=like) for t in tensors], axis=int(_either(axis, dim, 0))))
+    g.define(out, g.add("Concat", [g.name(t) for t in tensors], axis=int(_either(axis, dim, 0))))
 
 
 @_converts(tinynet, "stack")
 def _stack(g: _Graph, out, tensors, axis=None, dim=None):
     axis = int(_either(axis, dim, 0)) % out.ndim
-    like = next(t for t in tensors if g.is_traced(t))
-    pieces = [g.add("Unsqueeze", [g.name(t, like=like), g.int64s([axis])]) for t in tensors]
+    pieces = [g.add("Unsqueeze", [g.name(t), g.int64s([axis])]) for t in tensors]
     g.define(out, g.add("Concat", pieces, axis=axis))
 
 
@@ -687,7 +689,7 @@ def _dropout(g: _Graph, out, x, p=0.5, training=True, generator=None):
             "here; in evaluation it is the identity (layers' F.dropout(x, p, self.training) is, as export "
             "traces in evaluation mode)"
         )
-    g.define(out, g.add("Identity", [g.name(x)]))
+    g.define(out, g.name(x))  # the identity
 
 
 @_converts(F, "batch_norm")
