@@ -3,6 +3,7 @@
 and op that has an ONNX form, and forwards of one's own; what has none is a named error, and
 then no file is written."""
 
+import inspect
 import subprocess
 import sys
 
@@ -177,12 +178,26 @@ def test_embedding_takes_integer_token_ids(tmp_path):
     model = nn.Sequential(nn.Embedding(11, 4, padding_idx=0), nn.Flatten(), nn.Linear(24, 3))
     proto = assert_runs_as_tinynet(model, (6,), tmp_path, integers=11)
     assert proto.graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.INT64
+    table = tn.Tensor(np.random.default_rng(7).standard_normal((11, 4)).astype(np.float32))
+    assert_runs_as_tinynet(Lambda(lambda ids: F.embedding(ids, table).mean(axis=1)), (6,), tmp_path, integers=11)
 
 
 def test_the_list_of_supported_layers_is_what_the_tests_export():
     tested = {name.split()[0] for name in LAYERS} | {"Embedding"}
     assert tested == set(tn.onnx.SUPPORTED_LAYERS)
     assert set(tn.onnx.supported()["layers"]) == tested
+
+
+def test_every_supported_op_is_one_of_tinynets_and_a_test_uses_it():
+    owners = {"Tensor methods": tn.Tensor, "tinynet.functional": F, "tinynet": tn}
+    source = inspect.getsource(sys.modules[__name__])  # the forwards exported above and below
+    symbols = {"__add__": "+", "__sub__": "-", "__mul__": "*", "__truediv__": "/", "__pow__": "**", "__matmul__": "@",
+               "__neg__": "(-x)", "__getitem__": "[", "T": ".T"}  # fmt: skip
+    for kind, owner in owners.items():
+        for name in tn.onnx.supported()[kind]:
+            assert hasattr(owner, name), name
+            call = f".{name}(" if owner is tn.Tensor else f"{name}("
+            assert symbols.get(name.replace("__r", "__"), call) in source, name
 
 
 @pytest.mark.parametrize("hx", [False, True])

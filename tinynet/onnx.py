@@ -420,11 +420,13 @@ def _tracing(graph: _Graph):
 
 
 def supported() -> dict[str, list[str]]:
-    """What the exporter converts: Tensor ops, functions, layers converted whole, and the nn
-    layers that are built from these."""
+    """What the exporter converts, by kind: the Tensor methods, the functions of
+    tinynet.functional and of tinynet (those with a converter, and those built from them), and
+    the nn layers."""
 
     def names(owner) -> list[str]:
-        return sorted({attribute for o, attribute, _ in _CONVERTERS if o is owner})
+        converted = {attribute for o, attribute, _ in _CONVERTERS if o is owner}
+        return sorted(converted | set(_BUILT_FROM_CONVERTED.get(owner, ())))
 
     return {
         "Tensor methods": names(Tensor),
@@ -432,6 +434,13 @@ def supported() -> dict[str, list[str]]:
         "tinynet": names(tinynet),
         "layers": sorted(SUPPORTED_LAYERS),
     }
+
+
+_BUILT_FROM_CONVERTED = {  # ops without a converter of their own, made of ops with one (their trace is theirs)
+    Tensor: ("T", "split", "var"),
+    F: ("adaptive_avg_pool2d", "relu", "sigmoid", "silu", "tanh"),
+    tinynet: ("split",),
+}
 
 
 SUPPORTED_LAYERS = (
