@@ -596,7 +596,7 @@ def _unsqueeze(g: _Graph, out, self, axis=None, dim=None):
     g.define(out, g.add("Unsqueeze", [g.name(self), g.int64s([_either(axis, dim) % (self.ndim + 1)])]))
 
 
-INT64_MAX = np.iinfo(np.int64).max
+_INT64_MAX = np.iinfo(np.int64).max
 
 
 @_converts(Tensor, "__getitem__")
@@ -625,7 +625,7 @@ def _getitem(g: _Graph, out, self, index):
             continue
         if isinstance(part, slice):
             step = 1 if part.step is None else part.step
-            default_start, default_end = (0, INT64_MAX) if step > 0 else (-1, -INT64_MAX)
+            default_start, default_end = (0, _INT64_MAX) if step > 0 else (-1, -_INT64_MAX)
             starts.append(default_start if part.start is None else part.start)
             ends.append(default_end if part.stop is None else part.stop)
             axes.append(axis)
@@ -666,15 +666,15 @@ def _where(g: _Graph, out, condition, x, y):
     g.define(out, g.add("Where", [g.name(condition), g.name(x, like=out), g.name(y, like=out)]))
 
 
-def _extremum_of_two(op_type: str) -> Converter:
+def _larger_or_smaller(op_type: str) -> Converter:
     def convert(g: _Graph, out, a, b):
         g.define(out, g.add(op_type, [g.name(a, like=out), g.name(b, like=out)]))
 
     return convert
 
 
-_converts(tinynet, "maximum")(_extremum_of_two("Max"))
-_converts(tinynet, "minimum")(_extremum_of_two("Min"))
+_converts(tinynet, "maximum")(_larger_or_smaller("Max"))
+_converts(tinynet, "minimum")(_larger_or_smaller("Min"))
 
 
 # ---------------------------------------------------------------- converters: tinynet.functional
