@@ -1,5 +1,5 @@
 """The faster forms that stand in for a slow numpy call give what the numpy call gives:
-_select (behind tn.where and the masked gradients) is np.where bit for bit; _power (behind
+select (tinynet/speedups.py, behind tn.where and the masked gradients) is np.where bit for bit; power (behind
 Tensor ** p) is np.power within an ulp, with the same signs, infinities and NaNs; leaky_relu,
 a product by a selected slope, keeps PyTorch's values and gradients at 0, at infinities and
 for any slope. docs/performance.md measures what each saves."""
@@ -9,7 +9,8 @@ import pytest
 
 import tinynet as tn
 from tinynet import functional as F
-from tinynet.tensor import _power, _select
+from tinynet.speedups import power as _power
+from tinynet.speedups import select as _select
 
 SPECIAL = [np.inf, -np.inf, np.nan, -0.0, 0.0, 1.5, -2.5, np.finfo(np.float32).tiny / 4]
 

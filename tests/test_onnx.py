@@ -394,7 +394,7 @@ def test_what_has_no_onnx_form_is_a_named_error_and_writes_nothing(forward, erro
 
 def test_a_recurrent_layer_of_ones_own_cell_is_named(tmp_path):
     class Doubling(nn.RNNBase):
-        cell = type("DoublingCell", (recurrent.TanhCell,), {})
+        cell = type("DoublingCell", (recurrent.TanhStep,), {})
 
     with pytest.raises(tn.onnx.UnsupportedOperation, match=r"'Doubling with the cell DoublingCell' has no ONNX form"):
         tn.onnx.export(Doubling(3, 4, batch_first=True), np.ones((2, 5, 3), np.float32), tmp_path / "m.onnx")

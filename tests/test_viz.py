@@ -10,8 +10,8 @@ import pytest
 
 import tinynet as tn
 from tinynet import functional as F
+from tinynet import hooks as engine
 from tinynet import nn
-from tinynet import tensor as engine
 
 ROOT = Path(__file__).resolve().parents[1]
 BACKPROP_DOC = ROOT / "docs" / "backprop.md"
@@ -92,8 +92,26 @@ def test_deep_graph_prints_without_recursion():
     y = x
     for _ in range(5000):
         y = y * 1.0
-    assert len(printed(tn.viz.print_graph, y).splitlines()) == 10001
+    text = printed(tn.viz.print_graph, y)
+    assert len(text.splitlines()) == 10001 + text.count("(continued below)")  # each continued op shows again
     assert tn.viz.to_dot(y).count("->") == 10000
+
+
+def chain(depth: int) -> tn.Tensor:
+    y = tn.Tensor(np.ones(3), requires_grad=True)
+    for _ in range(depth):
+        y = y * 1.0001
+    return y.sum()
+
+
+def test_a_deep_graph_prints_as_text_that_grows_linearly_with_its_depth():
+    sizes = {depth: printed(tn.viz.print_graph, chain(depth)) for depth in (1000, 2000, 4000)}
+    assert len(sizes[4000]) / len(sizes[2000]) < 2.1 and len(sizes[2000]) / len(sizes[1000]) < 2.1
+    widest = max(len(line) for line in sizes[4000].splitlines())
+    assert widest <= 3 * (tn.viz.MAX_TREE_DEPTH + 1) + len("#7999 mul 3 (continued below)")
+    # every op is printed in full once, its inputs beneath it, continued from the left margin
+    continued = re.findall(r"(#\d+) mul 3 \(continued below\)", sizes[4000])
+    assert continued and all(re.search(rf"^{number} mul 3$", sizes[4000], re.MULTILINE) for number in continued)
 
 
 def test_the_numbers_are_the_order_backward_visits_the_nodes():
@@ -101,11 +119,11 @@ def test_the_numbers_are_the_order_backward_visits_the_nodes():
     dot = tn.viz.to_dot(loss, model=model)
     tree = printed(tn.viz.print_graph, loss, model=model)
     visited = []
-    engine._backward_observers.append(lambda node, grad, input_grads: visited.append(node))
+    engine.backward_observers.append(lambda node, grad, input_grads: visited.append(node))
     try:
         loss.backward(retain_graph=True)
     finally:
-        engine._backward_observers.pop()
+        engine.backward_observers.pop()
     numbers = [int(n) for n in re.findall(r'n(\d+) \[label="#\1 ', dot)]
     assert sorted(numbers) == list(range(1, 11))  # every node, numbered once, its DOT name its number
     visited_numbers = [int(re.search(rf'n(\d+) \[label="#\1 {node._op}\\n{shape(node)}"', dot)[1]) for node in visited]
@@ -205,7 +223,7 @@ def test_trace_computes_the_gradients_of_a_plain_backward(retain_graph):
     else:
         with pytest.raises(RuntimeError, match="freed the graph"):
             tn.viz.print_graph(loss)
-    assert engine._backward_observers == []
+    assert engine.backward_observers == []
 
 
 def test_trace_names_parameters_and_summarizes_large_gradients():
@@ -263,6 +281,9 @@ def test_an_op_with_several_results_is_traced_once():
         assert np.array_equal(traced.grad, plain.grad)
 
 
+RULES_AT_COLLECTION = dict(tn.viz.BACKWARD_RULES)  # before any test (docs/extending.md adds one) runs
+
+
 def _op_names_in_source() -> tuple[set[str], set[str]]:
     """The op names tinynet's source gives the engine: the string arguments of calls to _make
     (and to _extremum and _extremum_of_two, which pass theirs on), and the Function subclasses."""
@@ -276,7 +297,7 @@ def _op_names_in_source() -> tuple[set[str], set[str]]:
             }:
                 ops |= {a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)}
             if isinstance(node, ast.ClassDef) and any(getattr(base, "id", None) == "Function" for base in node.bases):
-                functions.add(node.name)
+                functions.add(node.name.removesuffix("Function"))
     return ops, functions
 
 
@@ -284,8 +305,8 @@ def test_the_table_of_rules_covers_every_op_the_engine_makes():
     ops, functions = _op_names_in_source()
     assert {"add", "matmul", "relu", "max", "maximum", "index", "where"} <= ops and len(ops) >= 29
     assert {"Linear", "CrossEntropy", "Conv2d", "Recurrence"} <= functions
-    assert set(tn.viz.BACKWARD_RULES) == ops | functions  # none missing, none stale
-    for op, (_, rule) in tn.viz.BACKWARD_RULES.items():
+    assert set(RULES_AT_COLLECTION) == ops | functions  # none missing, none stale
+    for op, (_, rule) in RULES_AT_COLLECTION.items():
         assert rule.startswith("d/d") or op in {"Linear", "Recurrence"}, op
 
 
@@ -307,7 +328,7 @@ def test_bad_input_gets_named_errors():
         tn.viz.trace_backward(tn.Tensor(np.ones(2)).sum())
     with pytest.raises(RuntimeError, match="a gradient can be implied only for a one-element tensor"):
         tn.viz.trace_backward(model(np.ones((5, 4), np.float32)))  # backward's own error, passed on
-    assert engine._backward_observers == []  # removed even so
+    assert engine.backward_observers == []  # removed even so
     loss.backward()
     for show in (tn.viz.to_dot, tn.viz.print_graph, tn.viz.trace_backward):
         with pytest.raises(RuntimeError, match=rf"{show.__name__}: backward\(\) has freed the graph"):

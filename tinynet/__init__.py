@@ -1,14 +1,17 @@
 """tinynet: a small, readable deep-learning framework on numpy."""
 
-from tinynet import diagnostics, functional, memory, metrics, nn, onnx, optim, viz
+from tinynet import diagnostics, functional, memory, metrics, nn, onnx, op_check, optim, testing, viz
 from tinynet import functional as F  # noqa: F401
 from tinynet.anomaly import detect_anomaly
+from tinynet.autograd import grad
 from tinynet.checkpoint import load_checkpoint, save_checkpoint
-from tinynet.dtype import get_default_dtype, is_grad_enabled, no_grad, set_default_dtype
+from tinynet.dtype import get_default_dtype, set_default_dtype
 from tinynet.function import Context, Function
+from tinynet.grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from tinynet.gradcheck import GradcheckError, gradcheck
 from tinynet.random import manual_seed
-from tinynet.tensor import Tensor, as_tensor, concatenate, grad, maximum, minimum, split, stack, where
+from tinynet.tensor import Tensor, as_tensor, concatenate, maximum, minimum, stack, where
+from tinynet.tensor_methods import split
 
 __version__ = "0.1.0"
 
@@ -21,10 +24,12 @@ __all__ = [
     "concatenate",
     "detect_anomaly",
     "diagnostics",
+    "enable_grad",
     "functional",
     "get_default_dtype",
     "grad",
     "gradcheck",
+    "inference_mode",
     "is_grad_enabled",
     "load_checkpoint",
     "manual_seed",
@@ -35,11 +40,14 @@ __all__ = [
     "nn",
     "no_grad",
     "onnx",
+    "op_check",
     "optim",
     "save_checkpoint",
     "set_default_dtype",
+    "set_grad_enabled",
     "split",
     "stack",
+    "testing",
     "viz",
     "where",
 ]

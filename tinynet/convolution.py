@@ -160,7 +160,7 @@ def _crop(x: np.ndarray, padding: tuple[int, int]) -> np.ndarray:
     return x[:, :, ph : x.shape[2] - ph, pw : x.shape[3] - pw]
 
 
-class Conv2d(Function):
+class Conv2dFunction(Function):
     """out[n, o] = bias[o] + sum over c, a, b of x[n, c, s*i + d*a - p, s*j + d*b - p] · W[o, c, a, b]"""
 
     @staticmethod
@@ -175,13 +175,13 @@ class Conv2d(Function):
         for rows in row_bands(h_out, bytes_per_row=kernels[0].nbytes * w_out * n):
             cols = _im2col(windows[:, :, rows], ones_row=bias is not None)
             np.matmul(kernels, cols, out=out[:, rows].reshape(len(kernels), -1))
-        ctx.save_for_backward(padded, kernels)
+        ctx.save_for_backward(padded, kernels, weight)  # kernels may be a view of weight: its in-place check
         ctx.stride, ctx.padding, ctx.dilation, ctx.weight_shape = stride, padding, dilation, weight.shape
         return out.transpose(3, 0, 1, 2)
 
     @staticmethod
     def backward(ctx: Context, grad):
-        padded, kernels = ctx.saved
+        padded, kernels, _ = ctx.saved
         stride, dilation, weight_shape = ctx.stride, ctx.dilation, ctx.weight_shape
         taps = math.prod(weight_shape[1:])
         windows = _windows(padded, weight_shape[2:], stride, dilation)
@@ -205,7 +205,7 @@ class Conv2d(Function):
         return grad_x, grad_weight, (grad_kernels[:, taps] if ctx.needs_grad[2] else None)
 
 
-class ConvTranspose2d(Function):
+class ConvTranspose2dFunction(Function):
     """out[n, o, s*i + d*a - p, s*j + d*b - p] += x[n, c, i, j] · W[c, o, a, b] for every c, a, b,
     then out[n, o] += bias[o]: Conv2d's input gradient, run forward."""
 
@@ -291,7 +291,7 @@ def conv2d(
     _check_input("conv2d", x, weight.shape[2:], padding, dilation)
     _check_channels("conv2d", x, weight, 1)
     inputs = (x, weight) if bias is None else (x, weight, bias)
-    return Conv2d.apply(*inputs, stride=stride, padding=padding, dilation=dilation)
+    return Conv2dFunction.apply(*inputs, stride=stride, padding=padding, dilation=dilation)
 
 
 def check_output_padding(op: str, output_padding: tuple[int, int], stride, dilation) -> None:
@@ -341,12 +341,12 @@ def conv_transpose2d(
             f"output_padding {output_padding}"
         )
     inputs = (x, weight) if bias is None else (x, weight, bias)
-    return ConvTranspose2d.apply(
+    return ConvTranspose2dFunction.apply(
         *inputs, stride=stride, padding=padding, output_padding=output_padding, dilation=dilation
     )
 
 
-class MaxPool2d(Function):
+class MaxPool2dFunction(Function):
     """out = the largest value in each window. The gradient goes to that one position; where
     several tie, to the first in row-major order (as PyTorch's index of the maximum)."""
 
@@ -387,7 +387,7 @@ class MaxPool2d(Function):
         return _crop(grad_padded, ctx.padding)
 
 
-class AvgPool2d(Function):
+class AvgPool2dFunction(Function):
     """out = the mean of each window (padding counts as zeros, as PyTorch's default)."""
 
     @staticmethod
@@ -420,12 +420,12 @@ def _pool(op: type[Function], name: str, x, kernel_size, stride, padding) -> Ten
 
 def max_pool2d(x: Tensor | np.ndarray, kernel_size: int | tuple[int, int], stride=None, padding=0) -> Tensor:
     """The maximum of each kernel_size window, moving by stride (default: kernel_size)."""
-    return _pool(MaxPool2d, "max_pool2d", x, kernel_size, stride, padding)
+    return _pool(MaxPool2dFunction, "max_pool2d", x, kernel_size, stride, padding)
 
 
 def avg_pool2d(x: Tensor | np.ndarray, kernel_size: int | tuple[int, int], stride=None, padding=0) -> Tensor:
     """The mean of each kernel_size window, moving by stride (default: kernel_size)."""
-    return _pool(AvgPool2d, "avg_pool2d", x, kernel_size, stride, padding)
+    return _pool(AvgPool2dFunction, "avg_pool2d", x, kernel_size, stride, padding)
 
 
 def adaptive_avg_pool2d(x: Tensor | np.ndarray, output_size: int | tuple[int, int] = 1) -> Tensor:

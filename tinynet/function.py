@@ -17,22 +17,25 @@
 through unchanged, and so does an input given as None, such as a missing bias); `backward`
 gets the gradient of the output and returns one gradient per input, in order (None for an
 input that needs none). `ctx.needs_grad[i]` says whether input i needs one, so an expensive
-gradient can be skipped.
+gradient can be skipped. The op is named after the class, less a "Function" suffix
+(`LinearFunction` is the op "Linear" in graphs and error messages).
 
 An op with several results returns them as a tuple from `forward`; `apply` then returns a
 tuple of Tensors, and `backward(ctx, *grads)` gets one gradient per result (zeros for a
 result that the loss does not use), so it runs once however many results are used.
 
-Gradients of gradients (`backward(create_graph=True)`, `tn.grad`) need a backward that is
-itself recorded, which a backward on numpy arrays is not. A Function that should support them
-also defines `graph_backward(ctx, grad, *inputs)`: the same rule written with Tensor
-operations, `grad` and the inputs given as Tensors (see `functional.Linear`). Without it, a
-recorded backward pass through the Function raises an error that names it.
+Gradients of gradients (`backward(create_graph=True)`, `tn.grad`) need the backward itself to
+be recorded. A Function whose backward uses only operations that numpy arrays and Tensors share
+(`*`, `/`, `@`, `.sum`, `.reshape`, `.T`, and the helpers of tinynet.tensor) says so with
+`twice_differentiable = True`: in a recorded pass its backward then gets Tensors, the gradient
+and, in `ctx.saved`, each saved input as its Tensor, so the one rule serves both passes (see
+`functional.LinearFunction`). Anything else it saves is a constant under differentiation. Without
+the flag, a recorded pass through the Function raises an error that names it.
 
 An input whose array `forward` gives to `ctx.save_for_backward` (the array itself, not a
 view or a copy) counts as read by the backward: if it is a leaf (your data, a parameter),
-backward() raises when that array has changed in place since the forward pass (see
-`Tensor.backward`). Save an input only when the backward needs it (see `ctx.needs_grad`).
+backward() raises when that array has changed in place since the forward pass
+(tinynet/graph_safety.py). Save an input only when the backward needs it.
 """
 
 from __future__ import annotations
@@ -56,6 +59,8 @@ class Context:
 class Function:
     """Subclass and write the static methods `forward(ctx, *arrays)` and `backward(ctx, grad)`."""
 
+    twice_differentiable = False  # True when backward works on Tensors too: see the module's docstring
+
     @staticmethod
     def forward(ctx: Context, *arrays: np.ndarray, **options) -> np.ndarray:
         raise NotImplementedError("a Function subclass must define forward(ctx, *arrays)")
@@ -63,8 +68,6 @@ class Function:
     @staticmethod
     def backward(ctx: Context, grad: np.ndarray):
         raise NotImplementedError("a Function subclass must define backward(ctx, grad)")
-
-    graph_backward = None  # optional: graph_backward(ctx, grad, *inputs) on Tensors, see the module's docstring
 
     @classmethod
     def apply(cls, *inputs, **options) -> Tensor | tuple[Tensor, ...]:
@@ -74,41 +77,41 @@ class Function:
         ctx.needs_grad = tuple([t is not None and t.requires_grad for t in tensors])
         out = cls.forward(ctx, *(None if t is None else t.data for t in tensors), **options)
         parents = tuple([t for t in tensors if t is not None])
+        op = cls.__name__.removesuffix("Function")
 
-        def backward(*grads):
-            if any(isinstance(g, Tensor) for g in grads):  # a recorded backward pass
-                input_grads = _graph_backward(cls, ctx, grads, tensors)
-            else:
-                input_grads = cls.backward(ctx, *grads)
+        def rule(*grads):
+            recorded = any(isinstance(g, Tensor) for g in grads)  # a backward pass with create_graph=True
+            input_grads = cls.backward(_recorded(cls, op, ctx, tensors, grads) if recorded else ctx, *grads)
             input_grads = input_grads if isinstance(input_grads, tuple) else (input_grads,)
             if len(input_grads) != len(tensors):
-                raise ValueError(
-                    f"{cls.__name__}.backward returned {len(input_grads)} gradients for {len(tensors)} inputs"
-                )
+                count = f"{len(input_grads)} gradients for {len(tensors)} inputs"
+                raise ValueError(f"{cls.__name__}.backward returned {count}")
             return tuple([g for t, g in zip(tensors, input_grads) if t is not None])
 
         if not isinstance(out, tuple):
-            return Tensor._make(out, parents, lambda grad, *_: backward(grad), cls.__name__, ctx.saved)
-        return _several_results(out, parents, backward, cls.__name__, ctx.saved)
+            return Tensor._make(out, parents, lambda grad, *_: rule(grad), op, ctx.saved)
+        return _several_results(out, parents, rule, op, ctx.saved)
 
 
-def _graph_backward(cls: type[Function], ctx: Context, grads: tuple, inputs: tuple):
-    """The Function's backward in a recorded backward pass: its graph_backward, on Tensors."""
-    if cls.graph_backward is None or len(grads) > 1:
+def _recorded(cls: type[Function], op: str, ctx: Context, inputs: tuple, grads: tuple) -> Context:
+    """The context that backward gets in a recorded pass: each saved input array as its Tensor."""
+    if not cls.twice_differentiable or len(grads) > 1:
         raise RuntimeError(
-            f"create_graph: the backward of '{cls.__name__}' is written on numpy arrays, so it cannot be recorded "
-            "and its gradients cannot be differentiated again (a Function supports that by defining "
-            "graph_backward(ctx, grad, *inputs) with Tensor operations)"
+            f"create_graph: the backward of '{op}' is written on numpy arrays, so it cannot be recorded "
+            "and its gradients cannot be differentiated again (a Function supports that by writing its backward "
+            "with operations that arrays and Tensors share, and setting twice_differentiable = True)"
         )
-    return cls.graph_backward(ctx, grads[0], *inputs)
+    tensor_of = {id(t.data): t for t in inputs if t is not None}
+    recorded = Context()
+    recorded.__dict__.update(vars(ctx))
+    recorded.saved = tuple([tensor_of.get(id(array), array) for array in ctx.saved])
+    return recorded
 
 
-def _several_results(
-    results: tuple, parents: tuple[Tensor, ...], backward, op: str, saved: tuple
-) -> tuple[Tensor, ...]:
+def _several_results(results: tuple, parents: tuple[Tensor, ...], rule, op: str, saved: tuple) -> tuple[Tensor, ...]:
     """Tensors for the results of one op. The graph has one node per Tensor, so the op itself
-    is a hidden node (of no size) between the inputs and the results: each result's backward
-    only files its gradient, and the hidden node, which the backward pass reaches after every
+    is a hidden node (of no size) between the inputs and the results: each result's rule only
+    files its gradient, and the hidden node, which the backward pass reaches after every
     result, calls the op's backward once with all of them. The hidden node holds what the op
     saved (and the fingerprints of the leaves' arrays among it); backward() frees it with the
     rest of the graph, so a second backward through any result raises."""
@@ -117,7 +120,7 @@ def _several_results(
     def backward_of_op(*_):
         grads = [np.zeros_like(r) if g is None else g for r, g in zip(results, filed)]
         filed[:] = [None] * len(results)
-        return backward(*grads)
+        return rule(*grads)
 
     op_node = Tensor._make(np.empty(0, dtype=results[0].dtype), parents, backward_of_op, op, saved)
 

@@ -16,7 +16,9 @@ import numpy as np
 from tinynet.convolution import adaptive_avg_pool2d, avg_pool2d, conv2d, conv_transpose2d, max_pool2d  # noqa: F401
 from tinynet.function import Context, Function
 from tinynet.random import default_generator
-from tinynet.tensor import Tensor, _either_spelling, _exp, _select, as_tensor, where
+from tinynet.speedups import select
+from tinynet.tensor import Tensor, _exp, _log, as_tensor, where
+from tinynet.torch_names import accepts_torch_names
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -24,11 +26,13 @@ REDUCTIONS = ("mean", "sum", "none")
 # ---------------------------------------------------------------- layers
 
 
-class Linear(Function):
+class LinearFunction(Function):
     """y = x W^T + b, with dx = dy W, dW = dy^T x, db = sum of dy over the batch.
 
     An input of more than two dimensions (..., in_features) is multiplied as one matrix of
     rows: numpy would otherwise make one small product per leading index."""
+
+    twice_differentiable = True
 
     @staticmethod
     def forward(ctx: Context, x, weight, bias=None):
@@ -40,22 +44,13 @@ class Linear(Function):
 
     @staticmethod
     def backward(ctx: Context, grad):
-        return Linear.gradients(grad, *ctx.saved, ctx.needs_grad)
-
-    @staticmethod
-    def graph_backward(ctx: Context, grad: Tensor, x: Tensor, weight: Tensor, bias: Tensor | None = None):
-        return Linear.gradients(grad, x, weight, ctx.needs_grad)
-
-    @staticmethod
-    def gradients(grad, x, weight, needs_grad: tuple[bool, ...]):
-        """dx, dW (and db when there is a bias), each only where needed; the same code on numpy
-        arrays (backward) and on Tensors (graph_backward, recorded for gradients of gradients)."""
+        x, weight = ctx.saved
         grad_2d = grad.reshape(-1, grad.shape[-1])
-        grad_x = (grad_2d @ weight).reshape(x.shape) if needs_grad[0] else None
-        grad_weight = grad_2d.T @ x.reshape(-1, x.shape[-1]) if needs_grad[1] else None
-        if len(needs_grad) == 2:
+        grad_x = (grad_2d @ weight).reshape(x.shape) if ctx.needs_grad[0] else None
+        grad_weight = grad_2d.T @ x.reshape(-1, x.shape[-1]) if ctx.needs_grad[1] else None
+        if len(ctx.needs_grad) == 2:
             return grad_x, grad_weight
-        return grad_x, grad_weight, (grad_2d.sum(axis=0) if needs_grad[2] else None)
+        return grad_x, grad_weight, (grad_2d.sum(axis=0) if ctx.needs_grad[2] else None)
 
 
 def linear(x: Tensor | np.ndarray, weight: Tensor, bias: Tensor | None = None) -> Tensor:
@@ -65,7 +60,7 @@ def linear(x: Tensor | np.ndarray, weight: Tensor, bias: Tensor | None = None) -
         raise ValueError(
             f"linear: expected input with {weight.shape[1]} features in its last dimension, got shape {x.shape}"
         )
-    return Linear.apply(x, weight) if bias is None else Linear.apply(x, weight, bias)
+    return LinearFunction.apply(x, weight) if bias is None else LinearFunction.apply(x, weight, bias)
 
 
 def dropout(
@@ -160,7 +155,7 @@ def layer_norm(
     return out
 
 
-class Embedding(Function):
+class EmbeddingFunction(Function):
     """out = weight[indices]. The gradient of each output row is added onto the weight row it
     came from (a row picked several times gets the sum), except the padding_idx row: none."""
 
@@ -206,7 +201,7 @@ def embedding(input: Tensor | np.ndarray, weight: Tensor, padding_idx: int | Non
         raise IndexError(
             f"embedding: index {bad} is out of range for num_embeddings {count} (indices must be in [0, {count - 1}])"
         )
-    return Embedding.apply(weight, indices=indices, padding_idx=_padding_index(padding_idx, count))
+    return EmbeddingFunction.apply(weight, indices=indices, padding_idx=_padding_index(padding_idx, count))
 
 
 # ---------------------------------------------------------------- activations
@@ -236,54 +231,49 @@ def leaky_relu(x: Tensor | np.ndarray, negative_slope: float | Tensor = 0.01) ->
         return where(x.data > 0, x, x * negative_slope)
     if isinstance(negative_slope, (bool, np.bool_)) or not isinstance(negative_slope, (int, float, np.number)):
         raise TypeError(f"leaky_relu: negative_slope must be a number or a Tensor, got {negative_slope!r}")
-    slope = _select(x.data > 0, np.ones((), x.dtype), np.asarray(negative_slope, x.dtype))
+    slope = select(x.data > 0, np.ones((), x.dtype), np.asarray(negative_slope, x.dtype))
     return x * slope
 
 
 _erf = np.frompyfunc(math.erf, 1, 1)
 
 
-class GELU(Function):
+class GELUFunction(Function):
     """gelu(x) = x Φ(x), Φ the standard normal CDF = (1 + erf(x / √2)) / 2;
     gelu'(x) = Φ(x) + x φ(x), φ(x) = exp(-x²/2) / √(2π).
     With approximate='tanh': Φ(x) ≈ (1 + tanh(√(2/π) (x + 0.044715 x³))) / 2."""
 
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx: Context, x, approximate="none"):
-        if approximate == "tanh":
-            inner = _tanh_inner(x)
-            cdf = 0.5 * (1 + np.tanh(inner))
-            ctx.save_for_backward(x, cdf, inner)
-        else:
-            cdf = _normal_cdf(x)
-            ctx.save_for_backward(x, cdf, None)
+        ctx.save_for_backward(x)
         ctx.approximate = approximate
-        return x * cdf
+        return x * _gelu_cdf(x, approximate)
 
     @staticmethod
     def backward(ctx: Context, grad):
-        x, cdf, inner = ctx.saved
+        (x,) = ctx.saved
         if ctx.approximate == "tanh":
-            d_cdf = 0.5 * (1 - np.tanh(inner) ** 2) * _tanh_inner_slope(x)
+            squashed = _tanh(_tanh_inner(x))
+            cdf, d_cdf = 0.5 * (1 + squashed), 0.5 * (1 - squashed * squashed) * _tanh_inner_slope(x)
         else:
-            d_cdf = _normal_pdf(x)
+            cdf, d_cdf = _normal_cdf(x), _normal_pdf(x)
         return grad * (cdf + x * d_cdf)
 
-    @staticmethod
-    def graph_backward(ctx: Context, grad: Tensor, x: Tensor):
-        """gelu'(x) = Φ(x) + x Φ'(x) in Tensor operations, so that it can be differentiated again."""
-        if ctx.approximate == "tanh":
-            squashed = _tanh_inner(x).tanh()
-            cdf = 0.5 * (1 + squashed)
-            d_cdf = 0.5 * (1 - squashed * squashed) * _tanh_inner_slope(x)
-        else:
-            cdf, d_cdf = NormalCDF.apply(x), _normal_pdf(x)
-        return grad * (cdf + x * d_cdf)
+
+def _gelu_cdf(x: np.ndarray, approximate: str) -> np.ndarray:
+    """Φ(x), or its tanh approximation."""
+    return 0.5 * (1 + np.tanh(_tanh_inner(x))) if approximate == "tanh" else _normal_cdf(x)
+
+
+def _tanh(x: np.ndarray | Tensor) -> np.ndarray | Tensor:
+    return x.tanh() if isinstance(x, Tensor) else np.tanh(x)
 
 
 def _tanh_inner(x: np.ndarray | Tensor) -> np.ndarray | Tensor:
     """√(2/π) (x + 0.044715 x³): what GELU's tanh approximation takes the tanh of. The cube is
-    x·x·x, as in PyTorch's kernel: numpy's x**3 takes 90 ns per negative x (docs/performance.md)."""
+    x·x·x, as in PyTorch's kernel: numpy's x**3 of a negative x is many times slower (docs/performance.md)."""
     return math.sqrt(2 / math.pi) * (x + 0.044715 * (x * x * x))
 
 
@@ -292,8 +282,10 @@ def _tanh_inner_slope(x: np.ndarray | Tensor) -> np.ndarray | Tensor:
     return math.sqrt(2 / math.pi) * (1 + 3 * 0.044715 * x * x)
 
 
-def _normal_cdf(x: np.ndarray) -> np.ndarray:
-    """Φ(x) = (1 + erf(x / √2)) / 2, the standard normal CDF."""
+def _normal_cdf(x: np.ndarray | Tensor) -> np.ndarray | Tensor:
+    """Φ(x) = (1 + erf(x / √2)) / 2, the standard normal CDF, of an array or (as an op) a Tensor."""
+    if isinstance(x, Tensor):
+        return NormalCDFFunction.apply(x)
     return 0.5 * (1 + _erf(x / math.sqrt(2)).astype(x.dtype))
 
 
@@ -302,9 +294,11 @@ def _normal_pdf(x: np.ndarray | Tensor) -> np.ndarray | Tensor:
     return _exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
 
 
-class NormalCDF(Function):
+class NormalCDFFunction(Function):
     """Φ(x) = (1 + erf(x / √2)) / 2, the standard normal CDF; Φ'(x) = φ(x). GELU's recorded
     backward uses it (numpy has no erf ufunc, so no Tensor operation makes Φ)."""
+
+    twice_differentiable = True
 
     @staticmethod
     def forward(ctx: Context, x):
@@ -316,10 +310,6 @@ class NormalCDF(Function):
         (x,) = ctx.saved
         return grad * _normal_pdf(x)
 
-    @staticmethod
-    def graph_backward(ctx: Context, grad: Tensor, x: Tensor):
-        return grad * _normal_pdf(x)
-
 
 def gelu(x: Tensor | np.ndarray, approximate: str = "none") -> Tensor:
     """Gaussian error linear unit, exact (erf) or with PyTorch's tanh approximation.
@@ -327,24 +317,24 @@ def gelu(x: Tensor | np.ndarray, approximate: str = "none") -> Tensor:
     layers; on large activations approximate='tanh' is much faster."""
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-    return GELU.apply(x, approximate=approximate)
+    return GELUFunction.apply(x, approximate=approximate)
 
 
-def softmax(x: Tensor | np.ndarray, dim: int | None = None, *, axis: int | None = None) -> Tensor:
-    """exp(x) / sum(exp(x)) along `dim` (or numpy's `axis`; the last axis when neither is given),
-    computed on x - max(x) so exp never overflows."""
-    dim = _either_spelling("softmax", dim=dim, axis=axis, default=-1)
+@accepts_torch_names
+def softmax(x: Tensor | np.ndarray, axis: int = -1) -> Tensor:
+    """exp(x) / sum(exp(x)) along `axis` (PyTorch: `dim`; the last axis by default), computed on
+    x - max(x) so exp never overflows."""
     x = as_tensor(x)
-    e = (x - x.data.max(axis=dim, keepdims=True)).exp()
-    return e / e.sum(axis=dim, keepdims=True)
+    e = (x - x.data.max(axis=axis, keepdims=True)).exp()
+    return e / e.sum(axis=axis, keepdims=True)
 
 
-def log_softmax(x: Tensor | np.ndarray, dim: int | None = None, *, axis: int | None = None) -> Tensor:
-    """x - log(sum(exp(x))) along `dim` (or numpy's `axis`; the last axis when neither is given),
-    stable for any magnitude of x (Tensor.logsumexp shifts by the max)."""
-    dim = _either_spelling("log_softmax", dim=dim, axis=axis, default=-1)
+@accepts_torch_names
+def log_softmax(x: Tensor | np.ndarray, axis: int = -1) -> Tensor:
+    """x - log(sum(exp(x))) along `axis` (PyTorch: `dim`; the last axis by default), stable for
+    any magnitude of x (Tensor.logsumexp shifts by the max)."""
     x = as_tensor(x)
-    return x - x.logsumexp(axis=dim, keepdims=True)
+    return x - x.logsumexp(axis=axis, keepdims=True)
 
 
 def elu(x: Tensor | np.ndarray, alpha: float = 1.0) -> Tensor:
@@ -449,7 +439,7 @@ def _class_labels(name: str, what: str, input: Tensor, target: Tensor, ignore_in
     return labels
 
 
-class CrossEntropy(Function):
+class CrossEntropyFunction(Function):
     """Fused, stable softmax cross-entropy for logits z of shape (M, C), one row per prediction.
 
     log p = z - max z - log sum exp(z - max z). With target distribution q (one-hot labels,
@@ -461,27 +451,26 @@ class CrossEntropy(Function):
     the other rows (of all rows for probabilities).
     """
 
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx: Context, logits, target, reduction="mean", label_smoothing=0.0, ignore_index=-100):
         rows, classes = logits.shape
-        shifted = logits - logits.max(axis=1, keepdims=True)
-        exp = np.exp(shifted)
-        total = exp.sum(axis=1, keepdims=True)
-        log_p = shifted - np.log(total)
+        _, log_p = _softmax_rows(logits)
         if target.ndim == 1:  # class labels
             keep = target != ignore_index
-            target = np.where(keep, target, 0)  # any class will do: the row is masked out
-            losses = -log_p[np.arange(rows), target]
+            labels = np.where(keep, target, 0)  # any class will do: the row is masked out
+            losses = -log_p[np.arange(rows), labels]
             if label_smoothing:
                 losses = (1 - label_smoothing) * losses - (label_smoothing / classes) * log_p.sum(axis=1)
             losses = losses * keep
-            ctx.count = int(keep.sum())
+            ctx.count, ctx.q = int(keep.sum()), _one_hot_smoothed(labels, classes, label_smoothing, logits.dtype)
+            ctx.keep = keep[:, None]
         else:
-            keep = None
-            q = target * (1 - label_smoothing) + label_smoothing / classes if label_smoothing else target
-            losses = -(q * log_p).sum(axis=1)
-            ctx.count = rows
-        ctx.save_for_backward(exp / total, log_p, target, keep)
+            ctx.q = target * (1 - label_smoothing) + label_smoothing / classes if label_smoothing else target
+            losses = -(ctx.q * log_p).sum(axis=1)
+            ctx.count, ctx.keep = rows, None
+        ctx.save_for_backward(logits, target)
         ctx.reduction, ctx.label_smoothing = reduction, label_smoothing
         if reduction == "none":
             return losses
@@ -489,42 +478,32 @@ class CrossEntropy(Function):
 
     @staticmethod
     def backward(ctx: Context, grad):
-        p, log_p, target, keep = ctx.saved
-        rows, classes = p.shape
-        smoothing = ctx.label_smoothing
+        logits, target = ctx.saved
         if ctx.reduction == "none":
-            scale = grad[:, None]
+            scale = grad.reshape(-1, 1)
         else:
             scale = grad / ctx.count if ctx.reduction == "mean" else grad
-        if target.ndim == 1:
-            grad_logits = p.copy()
-            grad_logits[np.arange(rows), target] -= 1 - smoothing
-            if smoothing:
-                grad_logits -= smoothing / classes
-            return grad_logits * scale * keep[:, None], None
-        q = target * (1 - smoothing) + smoothing / classes if smoothing else target
-        grad_logits = (p * q.sum(axis=1, keepdims=True) - q) * scale
-        grad_target = -log_p * (1 - smoothing) * scale if ctx.needs_grad[1] else None
-        return grad_logits, grad_target
-
-    @staticmethod
-    def graph_backward(ctx: Context, grad: Tensor, logits: Tensor, target: Tensor):
-        """The same gradients in Tensor operations, p = softmax(logits) recomputed in the graph."""
-        _, _, labels, keep = ctx.saved
-        rows, classes = logits.shape
-        smoothing = ctx.label_smoothing
-        if ctx.reduction == "none":
-            scale = grad.reshape(rows, 1)
-        else:
-            scale = grad / ctx.count if ctx.reduction == "mean" else grad
-        p = softmax(logits, dim=1)
-        if labels.ndim == 1:
-            q = np.full((rows, classes), smoothing / classes, dtype=logits.dtype)
-            q[np.arange(rows), labels] += 1 - smoothing
-            return (p - q) * scale * keep[:, None], None
-        q = target * (1 - smoothing) + smoothing / classes if smoothing else target
-        grad_target = -log_softmax(logits, dim=1) * (1 - smoothing) * scale if ctx.needs_grad[1] else None
+        p, log_p = _softmax_rows(logits)
+        if ctx.keep is not None:  # class labels
+            return (p - ctx.q) * scale * ctx.keep, None
+        q = target * (1 - ctx.label_smoothing) + ctx.label_smoothing / p.shape[1] if ctx.label_smoothing else target
+        grad_target = -log_p * (1 - ctx.label_smoothing) * scale if ctx.needs_grad[1] else None
         return (p * q.sum(axis=1, keepdims=True) - q) * scale, grad_target
+
+
+def _softmax_rows(z: np.ndarray | Tensor) -> tuple[np.ndarray | Tensor, np.ndarray | Tensor]:
+    """softmax and log softmax of each row of z, shifted by the row's max so that exp never overflows."""
+    shifted = z - np.max(z.data if isinstance(z, Tensor) else z, axis=1, keepdims=True)
+    exp = _exp(shifted)
+    total = exp.sum(axis=1, keepdims=True)
+    return exp / total, shifted - _log(total)
+
+
+def _one_hot_smoothed(labels: np.ndarray, classes: int, smoothing: float, dtype) -> np.ndarray:
+    """The target distribution of integer labels: one-hot, mixed with the uniform by `smoothing`."""
+    q = np.full((len(labels), classes), smoothing / classes, dtype=dtype)
+    q[np.arange(len(labels)), labels] += 1 - smoothing
+    return q
 
 
 def cross_entropy(
@@ -559,7 +538,7 @@ def cross_entropy(
             f"cross_entropy: target must be integer labels of shape {_label_shape(logits)} or float probabilities "
             f"of shape {logits.shape}, got {target.dtype} of shape {target.shape}"
         )
-    loss = CrossEntropy.apply(
+    loss = CrossEntropyFunction.apply(
         _classes_last(logits), target, reduction=reduction, label_smoothing=label_smoothing, ignore_index=ignore_index
     )
     return loss.reshape(_label_shape(logits)) if reduction == "none" and logits.ndim > 2 else loss
@@ -616,9 +595,11 @@ def huber_loss(
     return _reduce(where(size.data < delta, 0.5 * diff * diff, delta * (size - 0.5 * delta)), reduction)
 
 
-class BinaryCrossEntropyWithLogits(Function):
+class BinaryCrossEntropyWithLogitsFunction(Function):
     """loss = -[t log σ(x) + (1 - t) log(1 - σ(x))] = max(x, 0) - x t + log(1 + e^-|x|),
     which never overflows; dloss/dx = σ(x) - t and dloss/dt = -x."""
+
+    twice_differentiable = True
 
     @staticmethod
     def forward(ctx: Context, x, t):
@@ -628,12 +609,8 @@ class BinaryCrossEntropyWithLogits(Function):
     @staticmethod
     def backward(ctx: Context, grad):
         x, t = ctx.saved
-        sigmoid = 0.5 * (1 + np.tanh(0.5 * x))
+        sigmoid = 0.5 * (1 + _tanh(0.5 * x))
         return grad * (sigmoid - t), (-grad * x if ctx.needs_grad[1] else None)
-
-    @staticmethod
-    def graph_backward(ctx: Context, grad: Tensor, x: Tensor, t: Tensor):
-        return grad * (x.sigmoid() - t), (-grad * x if ctx.needs_grad[1] else None)
 
 
 def binary_cross_entropy_with_logits(
@@ -643,33 +620,37 @@ def binary_cross_entropy_with_logits(
     logits, target = as_tensor(logits), as_tensor(target)
     _check_reduction("binary_cross_entropy_with_logits", reduction)
     _check_same_shape("binary_cross_entropy_with_logits", logits, target)
-    return _reduce(BinaryCrossEntropyWithLogits.apply(logits, target), reduction)
+    return _reduce(BinaryCrossEntropyWithLogitsFunction.apply(logits, target), reduction)
 
 
-class BinaryCrossEntropy(Function):
+class BinaryCrossEntropyFunction(Function):
     """loss = -[t log x + (1 - t) log(1 - x)] for probabilities x, each log clamped at -100 as in
     PyTorch, so x = 0 or 1 gives a finite loss. dloss/dx = (x - t) / max(x (1 - x), 1e-12),
     PyTorch's form, finite at 0 and 1; dloss/dt = log(1 - x) - log x, with the clamped logs."""
 
+    twice_differentiable = True
+
     @staticmethod
     def forward(ctx: Context, x, t):
-        with np.errstate(divide="ignore"):  # log 0 = -inf, clamped to -100
-            log_x, log_1mx = np.maximum(np.log(x), -100), np.maximum(np.log1p(-x), -100)
-        ctx.save_for_backward(x, t, log_x, log_1mx)
+        ctx.save_for_backward(x, t)
+        log_x, log_1mx = _clamped_logs(x)
         return -(t * log_x + (1 - t) * log_1mx)
 
     @staticmethod
     def backward(ctx: Context, grad):
-        x, t, log_x, log_1mx = ctx.saved
-        grad_x = grad * (x - t) / np.maximum(x * (1 - x), 1e-12)
-        return grad_x, (grad * (log_1mx - log_x) if ctx.needs_grad[1] else None)
-
-    @staticmethod
-    def graph_backward(ctx: Context, grad: Tensor, x: Tensor, t: Tensor):
+        x, t = ctx.saved
         grad_x = grad * (x - t) / (x * (1 - x)).clip(min=1e-12)
         if not ctx.needs_grad[1]:
             return grad_x, None
-        return grad_x, grad * ((1 - x).log().clip(min=-100) - x.log().clip(min=-100))
+        log_x, log_1mx = _clamped_logs(x)
+        return grad_x, grad * (log_1mx - log_x)
+
+
+def _clamped_logs(x: np.ndarray | Tensor) -> tuple[np.ndarray | Tensor, np.ndarray | Tensor]:
+    """log x and log(1 - x), each clamped at -100 (so 0 and 1 give finite numbers), as PyTorch's BCE."""
+    with np.errstate(divide="ignore"):  # log 0 = -inf, clamped to -100
+        log_1mx = (1 - x).log() if isinstance(x, Tensor) else np.log1p(-x)
+        return _log(x).clip(min=-100), log_1mx.clip(min=-100)
 
 
 def binary_cross_entropy(input: Tensor | np.ndarray, target: Tensor | np.ndarray, reduction: str = "mean") -> Tensor:
@@ -685,7 +666,7 @@ def binary_cross_entropy(input: Tensor | np.ndarray, target: Tensor | np.ndarray
             f"binary_cross_entropy: input must be probabilities in [0, 1], got {input.data[outside][0]}; "
             "for logits use binary_cross_entropy_with_logits"
         )
-    return _reduce(BinaryCrossEntropy.apply(input, target), reduction)
+    return _reduce(BinaryCrossEntropyFunction.apply(input, target), reduction)
 
 
 KL_DIV_REDUCTIONS = (*REDUCTIONS, "batchmean")

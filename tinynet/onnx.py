@@ -34,8 +34,8 @@ from tinynet import nn, recurrent
 from tinynet import tensor as _tensor_module
 from tinynet.checkpoint import atomic_write
 from tinynet.convolution import pair
-from tinynet.dtype import no_grad
 from tinynet.tensor import Tensor
+from tinynet.torch_names import TORCH_NAMES
 
 DEFAULT_OPSET = 17  # the first with LayerNormalization; ONNX Runtime has run it since 1.11
 MIN_OPSET = 17
@@ -186,7 +186,7 @@ def _trace(onnx, model: nn.Module, inputs: list[Tensor], input_names: list[str],
     graph = _Graph(onnx, model, opset)
     for x, name in zip(inputs, input_names):
         graph.define(x, name)
-    with _evaluation_mode(model), no_grad(), _tracing(graph):
+    with _evaluation_mode(model), tinynet.no_grad(), _tracing(graph):
         result = model(*inputs)
     outputs = list(_flatten(result))
     for i, out in enumerate(outputs):
@@ -375,7 +375,8 @@ def _wrapped(original: Callable, convert: Converter) -> Callable:
             return original(*args, **kwargs)
         with graph.suspend():
             out = original(*args, **kwargs)
-        bound = signature.bind(*args, **kwargs)
+        numpy_names = {TORCH_NAMES.get(name, name): value for name, value in kwargs.items()}  # dim= is axis=
+        bound = signature.bind(*args, **numpy_names)
         bound.apply_defaults()
         convert(graph, out, **bound.arguments)
         return out
@@ -506,13 +507,9 @@ def _clip(g: _Graph, out, self, min=None, max=None):
     g.define(out, g.add("Clip", [g.name(self), *bounds]))
 
 
-def _either(first, second, default=None):
-    return first if first is not None else second if second is not None else default
-
-
 def _reduction(op_type: str) -> Converter:
-    def convert(g: _Graph, out, self, axis=None, keepdims=None, dim=None, keepdim=None):
-        g.define(out, g.reduce(op_type, g.name(self), _either(axis, dim), _either(keepdims, keepdim, False)))
+    def convert(g: _Graph, out, self, axis=None, keepdims=False):
+        g.define(out, g.reduce(op_type, g.name(self), axis, keepdims))
 
     return convert
 
@@ -529,8 +526,7 @@ for _name, _op_type in _REDUCTIONS.items():
 
 
 def _arg_extremum(op_type: str) -> Converter:
-    def convert(g: _Graph, out, self, axis=None, keepdims=None, dim=None, keepdim=None):
-        axis, keepdims = _either(axis, dim), _either(keepdims, keepdim, False)
+    def convert(g: _Graph, out, self, axis=None, keepdims=False):
         x = g.name(self)
         if axis is None:  # numpy's: the index in the flattened tensor
             found = g.add(op_type, [g.add("Reshape", [x, g.int64s([-1])])], axis=0, keepdims=0)
@@ -581,8 +577,7 @@ def _broadcast_to(g: _Graph, out, self, shape):
 
 
 @_converts(Tensor, "squeeze")
-def _squeeze(g: _Graph, out, self, axis=None, dim=None):
-    axis = _either(axis, dim)
+def _squeeze(g: _Graph, out, self, axis=None):
     if axis is None:
         named = range(self.ndim)
     else:
@@ -592,8 +587,8 @@ def _squeeze(g: _Graph, out, self, axis=None, dim=None):
 
 
 @_converts(Tensor, "unsqueeze")
-def _unsqueeze(g: _Graph, out, self, axis=None, dim=None):
-    g.define(out, g.add("Unsqueeze", [g.name(self), g.int64s([_either(axis, dim) % (self.ndim + 1)])]))
+def _unsqueeze(g: _Graph, out, self, axis=None):
+    g.define(out, g.add("Unsqueeze", [g.name(self), g.int64s([axis % (self.ndim + 1)])]))
 
 
 _INT64_MAX = np.iinfo(np.int64).max
@@ -649,13 +644,13 @@ def _getitem(g: _Graph, out, self, index):
 
 
 @_converts(tinynet, "concatenate")
-def _concatenate(g: _Graph, out, tensors, axis=None, dim=None):
-    g.define(out, g.add("Concat", [g.name(t) for t in tensors], axis=int(_either(axis, dim, 0))))
+def _concatenate(g: _Graph, out, tensors, axis=0):
+    g.define(out, g.add("Concat", [g.name(t) for t in tensors], axis=int(axis)))
 
 
 @_converts(tinynet, "stack")
-def _stack(g: _Graph, out, tensors, axis=None, dim=None):
-    axis = int(_either(axis, dim, 0)) % out.ndim
+def _stack(g: _Graph, out, tensors, axis=0):
+    axis = int(axis) % out.ndim
     pieces = [g.add("Unsqueeze", [g.name(t), g.int64s([axis])]) for t in tensors]
     g.define(out, g.add("Concat", pieces, axis=axis))
 
@@ -749,13 +744,13 @@ def _gelu(g: _Graph, out, x, approximate="none"):
 
 
 @_converts(F, "softmax")
-def _softmax(g: _Graph, out, x, dim=None, axis=None):
-    g.define(out, g.add("Softmax", [g.name(x)], axis=int(_either(dim, axis, -1))))
+def _softmax(g: _Graph, out, x, axis=-1):
+    g.define(out, g.add("Softmax", [g.name(x)], axis=int(axis)))
 
 
 @_converts(F, "log_softmax")
-def _log_softmax(g: _Graph, out, x, dim=None, axis=None):
-    g.define(out, g.add("LogSoftmax", [g.name(x)], axis=int(_either(dim, axis, -1))))
+def _log_softmax(g: _Graph, out, x, axis=-1):
+    g.define(out, g.add("LogSoftmax", [g.name(x)], axis=int(axis)))
 
 
 @_converts(F, "leaky_relu")
@@ -819,10 +814,10 @@ _converts(F, "avg_pool2d")(_pool("AveragePool", count_include_pad=1))  # tinynet
 # ONNX's op for each tinynet cell, its activations, and where each of ONNX's gates is in
 # PyTorch's (and tinynet's) order: LSTM i, o, f, c from i, f, g, o; GRU z, r, h from r, z, n.
 _RECURRENT_OPS = {
-    recurrent.TanhCell: ("RNN", {"activations": ["Tanh"]}, [0]),
-    recurrent.ReLUCell: ("RNN", {"activations": ["Relu"]}, [0]),
-    recurrent.LSTMCell: ("LSTM", {}, [0, 3, 1, 2]),
-    recurrent.GRUCell: ("GRU", {"linear_before_reset": 1}, [1, 0, 2]),  # tinynet's r scales h W_hn + b_hn
+    recurrent.TanhStep: ("RNN", {"activations": ["Tanh"]}, [0]),
+    recurrent.ReLUStep: ("RNN", {"activations": ["Relu"]}, [0]),
+    recurrent.LSTMStep: ("LSTM", {}, [0, 3, 1, 2]),
+    recurrent.GRUStep: ("GRU", {"linear_before_reset": 1}, [1, 0, 2]),  # tinynet's r scales h W_hn + b_hn
 }
 
 

@@ -10,7 +10,7 @@ A recurrent layer applies one cell at every time step t, carrying a state from s
 
 Written with Tensor ops, one LSTM step is a dozen small ops, and the graph of a sequence is
 a dozen nodes a step. Here each cell is two plain numpy functions instead, `forward` and its
-`backward` side by side, and `Recurrence` runs the whole loop as a single graph node.
+`backward` side by side, and `RecurrenceFunction` runs the whole loop as a single graph node.
 Its backward is backpropagation through time: walking the steps in reverse, the gradient
 reaching h[t] is what the output at t received plus what step t+1 sent back, and
 
@@ -45,7 +45,7 @@ def _gates(a: np.ndarray, n: int) -> list[np.ndarray]:
     return [a[..., k * hidden : (k + 1) * hidden] for k in range(n)]
 
 
-class TanhCell:
+class TanhStep:
     """The Elman RNN: h = tanh(a), a = gates_x + gates_h;  da = dh (1 - h²)."""
 
     num_gates = 1
@@ -64,7 +64,7 @@ class TanhCell:
         return da, da, (None,)
 
 
-class ReLUCell:
+class ReLUStep:
     """The Elman RNN with nonlinearity='relu': h = max(a, 0);  da = dh where a > 0."""
 
     num_gates = 1
@@ -83,7 +83,7 @@ class ReLUCell:
         return da, da, (None,)
 
 
-class LSTMCell:
+class LSTMStep:
     """Long short-term memory (PyTorch's gate order i, f, g, o), a = gates_x + gates_h:
 
         i = σ(a_i)   f = σ(a_f)   g = tanh(a_g)   o = σ(a_o)
@@ -122,7 +122,7 @@ class LSTMCell:
         return da, da, (None, dc * f)
 
 
-class GRUCell:
+class GRUStep:
     """Gated recurrent unit (PyTorch's gate order r, z, n):
 
         r = σ(x_r + h_r)    z = σ(x_z + h_z)    n = tanh(x_n + r h_n)
@@ -161,10 +161,10 @@ class GRUCell:
         return d_gates_x, d_gates_h, (dh * z,)
 
 
-class Recurrence(Function):
+class RecurrenceFunction(Function):
     """A cell run over a whole sequence, as one op: see the module docstring.
 
-    `Recurrence.apply(gates_x, w_hh, b_hh, *state, cell=LSTMCell, reverse=False)` with gates_x
+    `RecurrenceFunction.apply(gates_x, w_hh, b_hh, *state, cell=LSTMStep, reverse=False)` with gates_x
     of shape (time, batch, num_gates * hidden), w_hh (num_gates * hidden, hidden), b_hh (its
     rows) or None, and the initial state, each (batch, hidden). Returns the hidden state of
     every step, (time, batch, hidden), and the final state. With `reverse` the steps run from

@@ -1,69 +1,41 @@
-"""Tensor: a numpy array that remembers how it was made, and reverse-mode autodiff.
+"""Tensor: a numpy array that remembers how it was made.
 
-Every operation computes its result with numpy and, when an input needs a gradient, records
-the inputs (`_parents`) and a `backward` function that maps the gradient of the result to the
-gradients of the inputs (the chain rule for that one op). `Tensor.backward()` then walks the
-recorded graph from the output back to the leaves in reverse topological order, and frees it
-as it goes (unless `retain_graph=True`).
+Every op computes its result with numpy and, when an input needs a gradient, records the inputs
+(`_parents`) and its rule (`_backward`): a function that maps the gradient of the result to the
+gradients of the inputs, the chain rule for that one op, written right below its forward.
+`Tensor.backward()` runs the rules over the recorded graph (tinynet/autograd.py).
 
-Each backward is called as `backward(g, *inputs, out)`: the gradient that arrived, the op's
-inputs and its result. It uses only operations that numpy arrays and Tensors share (`*`, `/`,
-`@`, `.sum`, `.reshape`, `.transpose`, indexing, and the few helpers below), so one rule serves
-twice: a plain backward pass gives it numpy arrays (fast, nothing recorded), and a backward
-pass with `create_graph=True` gives it the Tensors themselves, so the backward pass is itself
-recorded and its gradients can be differentiated again (gradients of gradients, `tn.grad`).
-Whatever is constant under differentiation (a mask such as x > 0, a sign, a shape) is read
-from the arrays in either case.
+Each rule is called as `rule(g, *inputs, out)`: the gradient that arrived, the op's inputs and
+its result. It uses only operations that numpy arrays and Tensors share (`*`, `/`, `@`, `.sum`,
+`.reshape`, `.transpose`, indexing, and the few helpers below), so one rule serves twice: a
+plain backward pass gives it numpy arrays (fast, nothing recorded), and a backward pass with
+`create_graph=True` gives it the Tensors themselves, so the backward pass is itself recorded
+and its gradients can be differentiated again (`tn.grad`). Whatever is constant under
+differentiation (a mask such as x > 0, a sign, a shape) is read from the arrays in either case.
 
-Graph safety, as in PyTorch: each op also names the input arrays its backward reads (`saved=`
-in `Tensor._make`), and the graph keeps a fingerprint (`_fingerprint`) of those that are the
-data of a leaf, arrays you own: your inputs and the parameters. backward() checks them, so
-such an array changed in place between the forward and the backward pass is an error that
-names the op, not a silently wrong gradient.
+Adding an op: docs/extending.md, "A new op".
 """
 
 from __future__ import annotations
 
-import functools
-import math
-import operator
+import copy
 from collections.abc import Callable, Sequence
 from itertools import accumulate
 
 import numpy as np
 
-from tinynet import anomaly as _anomaly
-from tinynet import dtype as _mode
+from tinynet import anomaly
+from tinynet.dtype import get_default_dtype
+from tinynet.grad_mode import is_grad_enabled
+from tinynet.graph_safety import fingerprint_leaves
 from tinynet.hooks import RemovableHandle
+from tinynet.speedups import power, select
+from tinynet.tensor_methods import TensorMethods
+from tinynet.torch_names import accepts_torch_names
 
 Array = np.ndarray
 BackwardFn = Callable[..., Sequence["Array | Tensor | None"]]  # backward(g, *inputs, out)
 Axis = int | tuple[int, ...] | None
-
-
-def _either_spelling(op: str, *, default=None, **spellings):
-    """The value of an argument that has two names, numpy's and PyTorch's (axis= or dim=,
-    keepdims= or keepdim=): the one that is not None, else `default`. Both at once is an error.
-
-    >>> _either_spelling("sum", axis=None, dim=1)
-    1
-    """
-    given = {name: value for name, value in spellings.items() if value is not None}
-    if len(given) > 1:
-        both = " and ".join(f"{name}={value!r}" for name, value in given.items())
-        raise TypeError(f"{op}(): got both {both}; they are numpy's and PyTorch's names for one argument, give one")
-    return next(iter(given.values()), default)
-
-
-def _normalize_dim(op: str, dim: int, shape: tuple[int, ...], ndim: int | None = None) -> int:
-    """`dim` as an index in [0, ndim) (ndim: len(shape) unless given); negative dims count from
-    the end, as in PyTorch. Out of range is an IndexError naming the valid range."""
-    dim, ndim = operator.index(dim), len(shape) if ndim is None else ndim
-    if not -ndim <= dim < ndim:
-        raise IndexError(
-            f"{op}: dim {dim} is out of range for a tensor of shape {shape} (expected a dim in [{-ndim}, {ndim - 1}])"
-        )
-    return dim % ndim
 
 
 def _as_array(data) -> Array:
@@ -78,7 +50,7 @@ def _as_array(data) -> Array:
         except ValueError as error:
             raise ValueError(f"Tensor: cannot make an array of {type(data).__name__}: {error}") from None
         if array.dtype.kind in "biuf":
-            array = array.astype(_mode.get_default_dtype())
+            array = array.astype(get_default_dtype())
     if array.dtype.kind not in "biuf":
         raise TypeError(
             f"Tensor: data must be numeric (bool, integer or float), got {type(data).__name__} of dtype {array.dtype}"
@@ -121,48 +93,13 @@ def _exp(x: Array | Tensor) -> Array | Tensor:
     return x.exp() if isinstance(x, Tensor) else np.exp(x)
 
 
+def _power(x: Array | Tensor, p: Array | Tensor) -> Array | Tensor:
+    return x**p if isinstance(x, Tensor) else power(x, p)  # np.power, faster (tinynet/speedups.py)
+
+
 def _masked(g: Array | Tensor, keep: Array) -> Array | Tensor:
     """g where `keep` is True, 0 elsewhere (also where g is inf or nan, unlike g * keep)."""
-    return where(keep, g, 0.0) if isinstance(g, Tensor) else _select(keep, g, np.zeros((), g.dtype))
-
-
-def _power(x: Array | Tensor, p: Array | Tensor) -> Array | Tensor:
-    """x ** p; of arrays, np.power(x, p). numpy's pow of a negative base takes about 90 ns per
-    element for a whole exponent other than -1, 0, 1 and 2 (which it special-cases), against
-    1.6 ns for a positive base, on the 2-core AMD EPYC of docs/performance.md. For those
-    exponents this raises |x| and puts the sign back (odd p): the same signs, within an ulp of
-    numpy's result."""
-    if isinstance(x, Tensor):
-        return x**p
-    if p.ndim == 0 and x.dtype.kind == "f" and p.dtype.kind in "fiu":
-        exponent = float(p)  # as numpy takes it: an integer beyond 2**53 rounds to an even float
-        if exponent.is_integer() and exponent not in (-1, 0, 1, 2):
-            out = np.power(np.abs(x), p)
-            return np.copysign(out, x) if exponent % 2 else out
-    return np.power(x, p)
-
-
-_INTEGER_OF_SIZE = {1: np.int8, 2: np.int16, 4: np.int32, 8: np.int64}
-
-
-def _select(condition: Array, x: Array, y: Array) -> Array:
-    """np.where(condition, x, y), bit for bit, computed with bit masks instead of a test per
-    element: numpy's where takes a branch per element, and on a condition that changes at
-    random (an activation's sign) it mispredicts half of them: 6.1 ms for 1.6M float32 values
-    on the 2-core AMD EPYC of docs/performance.md, against 0.7-0.9 ms for the masks. Below about
-    a thousand elements numpy's where is the quicker (the masks cost 4 µs to set up)."""
-    dtype = np.result_type(x, y)
-    bits = _INTEGER_OF_SIZE.get(dtype.itemsize)
-    small = max(np.size(condition), np.size(x), np.size(y)) < 1024
-    if small or bits is None or dtype.kind not in "fiub":  # or no integer of its size: numpy's where
-        return np.where(condition, x, y)
-    condition, x, y = np.broadcast_arrays(np.asarray(condition, bool), np.asarray(x, dtype), np.asarray(y, dtype))
-    take_x = condition.astype(bits)
-    np.negative(take_x, out=take_x)  # every bit set where the condition holds, none elsewhere
-    out = np.bitwise_and(x.view(bits), take_x)
-    np.invert(take_x, out=take_x)
-    out |= np.bitwise_and(y.view(bits), take_x, out=take_x)
-    return out.view(dtype)
+    return where(keep, g, 0.0) if isinstance(g, Tensor) else select(keep, g, np.zeros((), g.dtype))
 
 
 def _scatter(g: Array | Tensor, shape: tuple[int, ...], index, scatter_add: bool) -> Array | Tensor:
@@ -189,58 +126,7 @@ def _unwrap_index(index):
     return index.data if isinstance(index, Tensor) else index
 
 
-_EXACT_FINGERPRINT_BYTES = 65536  # arrays up to 64 KiB (16,384 float32 numbers) are fingerprinted whole
-
-
-def _fingerprint(array: Array) -> bytes:
-    """Bytes that change when `array` is written in place: all of its bytes when it has at most
-    _EXACT_FINGERPRINT_BYTES, so any change is seen; else the bytes of a lattice of about 64
-    elements spread evenly over every axis (`_lattice`), which sees every change
-    that touches all or much of the array (an optimizer step, a new batch written into the
-    same buffer, x /= 255, a shuffle of the rows) at the cost of a few microseconds, but may
-    miss a change to a few elements."""
-    if array.nbytes <= _EXACT_FINGERPRINT_BYTES:
-        return array.tobytes()
-    return array[_lattice(array.shape)].tobytes()
-
-
-@functools.lru_cache(maxsize=256)
-def _lattice(shape: tuple[int, ...]) -> tuple[slice, ...]:
-    """The index of about 64 elements spread evenly over every axis of `shape`, each at the middle
-    of its cell rather than at its corner (which is often a border or padding): (s0//2::s0, ...)."""
-    steps = [max(1, n // math.ceil(64 ** (1 / len(shape)))) for n in shape]
-    return tuple([slice(step // 2, None, step) for step in steps])
-
-
-def _fingerprint_leaves(parents: tuple[Tensor, ...], saved: Sequence) -> tuple[tuple[Array, bytes], ...]:
-    """(array, fingerprint) for each array in `saved` that is the data of a leaf in `parents`.
-    (Plain loops: this runs for every op in a training step, and comprehensions cost more.)"""
-    pairs = []
-    for parent in parents:
-        if parent._backward is None:
-            data = parent.data
-            for array in saved:
-                if array is data:
-                    pairs.append((data, _fingerprint(data)))
-                    break
-    return tuple(pairs)
-
-
-_backward_observers: list[Callable[[Tensor, Array, Sequence[Array | None]], None]] = []
-"""Callbacks that backward() calls after each op's backward with (op's result tensor, the
-gradient that arrived, the gradients it sent to its inputs): tinynet.viz.trace_backward's."""
-
-
-def _graph_freed(*_) -> Sequence[Array | None]:
-    """The backward of an op once backward() has freed its graph: reaching it again is an error."""
-    raise RuntimeError(
-        "backward(): trying to backward through the graph a second time: the first backward() freed it "
-        "(each op dropped its inputs and the arrays it saved, to release their memory). Call the first "
-        "backward(retain_graph=True) to backward through it again, or run the forward pass again"
-    )
-
-
-class Tensor:
+class Tensor(TensorMethods):
     """An n-dimensional array with reverse-mode automatic differentiation.
 
     `Tensor(data, requires_grad=False)`: numpy arrays are used as they are (no copy, dtype
@@ -275,24 +161,24 @@ class Tensor:
 
     @staticmethod
     def _make(data, parents: tuple[Tensor, ...], backward: BackwardFn, op: str, saved: Sequence = ()) -> Tensor:
-        """The result of an op: records `parents` and `backward` if any parent needs a gradient.
-        `saved` are the input arrays that `backward` reads (a Function's: what it saved); for
-        each that is the data of a leaf parent, a fingerprint, which backward() checks to catch
-        a change in place."""
+        """The result of an op named `op`: records `parents` and the op's rule `backward` if any
+        parent needs a gradient. `saved` are the input arrays that the rule reads; for those
+        that are a leaf's data, a fingerprint lets backward() catch a change in place
+        (tinynet/graph_safety.py)."""
         out = Tensor.__new__(Tensor)
         out.data = data if type(data) is np.ndarray else np.asarray(data)
         out.grad = None
         out._op = op
         out.requires_grad, out._parents, out._backward = False, (), None
-        if _mode._grad_enabled:
+        if is_grad_enabled():
             for parent in parents:
                 if parent.requires_grad:
                     out.requires_grad, out._parents, out._backward = True, parents, backward
                     if saved:
-                        out._saved = _fingerprint_leaves(parents, saved)
+                        out._saved = fingerprint_leaves(parents, saved)
                     break
-        if _anomaly.enabled:
-            _anomaly.check_output(out)
+        if anomaly.enabled:
+            anomaly.check_output(out)
         return out
 
     def _lift(self, other) -> Tensor:
@@ -330,6 +216,24 @@ class Tensor:
                 f"this one has shape {self.shape}"
             )
         return self.data.item()
+
+    def __bool__(self) -> bool:
+        """The truth of a one-element tensor's value (`if loss:`); more than one value is an error, as in PyTorch."""
+        if self.data.size != 1:
+            many = "no values" if self.data.size == 0 else "more than one value"
+            raise RuntimeError(f"Boolean value of Tensor with {many} is ambiguous")
+        return bool(self.data)
+
+    def __deepcopy__(self, memo: dict) -> Tensor:
+        """A copy of a leaf tensor, its data and gradient copied; a recorded result is refused, as in PyTorch."""
+        if not self.is_leaf:
+            raise RuntimeError(
+                "Only Tensors created explicitly by the user (graph leaves) support the deepcopy protocol: "
+                "this one is the result of an op in a recorded graph. Deep-copy t.detach() instead"
+            )
+        copied = memo[id(self)] = type(self).__new__(type(self))
+        copied.__dict__.update(copy.deepcopy(self.__dict__, memo))
+        return copied
 
     def __float__(self) -> float:
         """float(t) for a one-element tensor, e.g. float(loss)."""
@@ -395,7 +299,7 @@ class Tensor:
     def __pow__(self, exponent) -> Tensor:
         """x ** p. d/dx = p x^(p-1); d/dp = x^p log x (only computed when p needs a gradient)."""
         exponent = self._lift(exponent)
-        out = self._broadcast(exponent, _power, "pow")
+        out = self._broadcast(exponent, power, "pow")  # np.power, faster (tinynet/speedups.py)
 
         def backward(g, x, p, out):
             grad_x = _unbroadcast(g * p * _power(x, p - 1), x.shape)
@@ -493,6 +397,8 @@ class Tensor:
         sign = lambda g, x, out: (g * np.sign(self.data),)
         return self._make(np.abs(self.data), (self,), sign, "abs", (self.data,))
 
+    __abs__ = abs  # abs(t)
+
     def tanh(self) -> Tensor:
         """The hyperbolic tangent elementwise; its gradient is 1 - tanh²(x)."""
         out = np.tanh(self.data)
@@ -519,48 +425,36 @@ class Tensor:
 
     clamp = clip
 
-    # ---------------------------------------------------------------- reductions (axis= or dim=, keepdims= or keepdim=)
+    # ---------------------------------------------------------------- reductions (PyTorch's dim= and keepdim= work too)
 
-    def sum(
-        self, axis: Axis = None, keepdims: bool | None = None, *, dim: Axis = None, keepdim: bool | None = None
-    ) -> Tensor:
-        """The sum over `axis` (PyTorch: `dim`; all axes when None). `keepdims` (PyTorch: `keepdim`)
-        keeps the summed axes with size 1."""
-        axis = _either_spelling("sum", axis=axis, dim=dim)
-        keepdims = _either_spelling("sum", keepdims=keepdims, keepdim=keepdim, default=False)
+    @accepts_torch_names
+    def sum(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        """The sum over `axis` (all axes when None); `keepdims` keeps the summed axes with size 1."""
         out = self.data.sum(axis=axis, keepdims=keepdims)
         return self._make(out, (self,), lambda g, x, out: (_expand(g, x.shape, axis, keepdims),), "sum")
 
-    def mean(
-        self, axis: Axis = None, keepdims: bool | None = None, *, dim: Axis = None, keepdim: bool | None = None
-    ) -> Tensor:
-        """The mean over `axis` (PyTorch: `dim`; all axes when None), `keepdims` (`keepdim`) as in sum.
-        Each averaged element gets the gradient g / (number averaged)."""
-        axis = _either_spelling("mean", axis=axis, dim=dim)
-        keepdims = _either_spelling("mean", keepdims=keepdims, keepdim=keepdim, default=False)
+    @accepts_torch_names
+    def mean(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        """The mean over `axis` (all axes when None), `keepdims` as in sum. Each averaged element
+        gets the gradient g / (number averaged)."""
         out = self.data.mean(axis=axis, keepdims=keepdims)
         count = self.data.size // max(np.size(out), 1)
         return self._make(out, (self,), lambda g, x, out: (_expand(g / count, x.shape, axis, keepdims),), "mean")
 
-    def max(
-        self, axis: Axis = None, keepdims: bool | None = None, *, dim: Axis = None, keepdim: bool | None = None
-    ) -> Tensor:
-        """The largest element(s) over `axis` (PyTorch: `dim`; all axes when None), `keepdims` (`keepdim`)
-        as in sum; numpy's max, torch.amax. The gradient is shared equally between tied maxima,
-        so it always sums to the incoming gradient."""
-        return self._extremum("max", np.max, axis, keepdims, dim, keepdim)
+    @accepts_torch_names
+    def max(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        """The largest element(s) over `axis` (all axes when None), `keepdims` as in sum; numpy's
+        max, torch.amax. Tied maxima share the gradient equally, so it sums to the incoming one."""
+        return self._extremum("max", np.max, axis, keepdims)
 
-    def min(
-        self, axis: Axis = None, keepdims: bool | None = None, *, dim: Axis = None, keepdim: bool | None = None
-    ) -> Tensor:
-        """The smallest element(s) over `axis` (PyTorch: `dim`; all axes when None), `keepdims` (`keepdim`)
-        as in sum; numpy's min, torch.amin. Tied minima share the gradient equally, as in max."""
-        return self._extremum("min", np.min, axis, keepdims, dim, keepdim)
+    @accepts_torch_names
+    def min(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        """The smallest element(s) over `axis` (all axes when None), `keepdims` as in sum; numpy's
+        min, torch.amin. Tied minima share the gradient equally, as in max."""
+        return self._extremum("min", np.min, axis, keepdims)
 
-    def _extremum(self, op: str, find: Callable, axis: Axis, keepdims, dim: Axis, keepdim) -> Tensor:
+    def _extremum(self, op: str, find: Callable, axis: Axis, keepdims: bool) -> Tensor:
         """max or min (`find`): the gradient goes to the elements equal to the result, split equally."""
-        axis = _either_spelling(op, axis=axis, dim=dim)
-        keepdims = _either_spelling(op, keepdims=keepdims, keepdim=keepdim, default=False)
         out = find(self.data, axis=axis, keepdims=True)
 
         def backward(g, x, result):
@@ -570,92 +464,11 @@ class Tensor:
 
         return self._make(out if keepdims else np.squeeze(out, axis=axis), (self,), backward, op, (self.data,))
 
-    def argmax(
-        self,
-        axis: int | None = None,
-        keepdims: bool | None = None,
-        *,
-        dim: int | None = None,
-        keepdim: bool | None = None,
-    ) -> Tensor:
-        """The int64 index of the largest element along `axis` (PyTorch: `dim`; of the flattened
-        tensor when None), the first one on a tie. No gradient: the result is outside the graph."""
-        return self._arg_extremum("argmax", np.argmax, axis, keepdims, dim, keepdim)
-
-    def argmin(
-        self,
-        axis: int | None = None,
-        keepdims: bool | None = None,
-        *,
-        dim: int | None = None,
-        keepdim: bool | None = None,
-    ) -> Tensor:
-        """The int64 index of the smallest element along `axis` (PyTorch: `dim`; of the flattened
-        tensor when None), the first one on a tie. No gradient: the result is outside the graph."""
-        return self._arg_extremum("argmin", np.argmin, axis, keepdims, dim, keepdim)
-
-    def _arg_extremum(self, op: str, find: Callable, axis: int | None, keepdims, dim: int | None, keepdim) -> Tensor:
-        """argmax or argmin (`find`) as int64, outside the graph."""
-        axis = _either_spelling(op, axis=axis, dim=dim)
-        keepdims = _either_spelling(op, keepdims=keepdims, keepdim=keepdim, default=False)
-        if axis is not None:
-            axis = _normalize_dim(op, axis, self.shape)
-        return Tensor(np.asarray(find(self.data, axis=axis, keepdims=keepdims), dtype=np.int64))
-
-    def var(
-        self,
-        axis: Axis = None,
-        *,
-        ddof: float | None = None,
-        keepdims: bool | None = None,
-        dim: Axis = None,
-        keepdim: bool | None = None,
-        correction: float | None = None,
-    ) -> Tensor:
-        """The variance sum((x - mean)²) / (N - ddof) over `axis` (PyTorch: `dim`; all axes when None),
-        N the number of elements reduced; `keepdims` (`keepdim`) as in sum.
-
-        `ddof` (PyTorch: `correction`) is 0 by default, as in numpy: the biased variance.
-        PyTorch's default is correction=1 (Bessel's), so torch.var(x) == x.var(ddof=1).
-        N - ddof <= 0 gives inf or nan, as in both."""
-        axis = _either_spelling("var", axis=axis, dim=dim)
-        keepdims = _either_spelling("var", keepdims=keepdims, keepdim=keepdim, default=False)
-        ddof = _either_spelling("var", ddof=ddof, correction=correction, default=0)
-        mean = self.mean(axis=axis, keepdims=True)
-        centered = self - mean
-        count = self.size // max(mean.size, 1)
-        return (centered * centered).sum(axis=axis, keepdims=keepdims) / (count - ddof)
-
-    def std(
-        self,
-        axis: Axis = None,
-        *,
-        ddof: float | None = None,
-        keepdims: bool | None = None,
-        dim: Axis = None,
-        keepdim: bool | None = None,
-        correction: float | None = None,
-    ) -> Tensor:
-        """The standard deviation √var, with var's arguments: `ddof` (PyTorch: `correction`) is 0
-        by default as in numpy, while PyTorch's default is 1: torch.std(x) == x.std(ddof=1).
-        Where the deviation is 0 (constant data) its gradient is 0, as in PyTorch, not 1/0."""
-        var = self.var(axis, ddof=ddof, keepdims=keepdims, dim=dim, keepdim=keepdim, correction=correction)
-        out = np.sqrt(var.data)
-
-        def backward(g, var, out):
-            zero = out == 0
-            return (g * ~zero / (2 * (out + zero)),)  # 0 where out is 0 (no division by 0)
-
-        return var._make(out, (var,), backward, "std")
-
-    def logsumexp(
-        self, axis: Axis = None, keepdims: bool | None = None, *, dim: Axis = None, keepdim: bool | None = None
-    ) -> Tensor:
-        """log(sum(exp(x))) over `axis` (PyTorch: `dim`; all axes when None), `keepdims` (`keepdim`)
-        as in sum. Computed as m + log(sum(exp(x - m))), m = max(x), so exp never overflows;
-        the gradient is softmax(x) = exp(x - logsumexp(x))."""
-        axis = _either_spelling("logsumexp", axis=axis, dim=dim)
-        keepdims = _either_spelling("logsumexp", keepdims=keepdims, keepdim=keepdim, default=False)
+    @accepts_torch_names
+    def logsumexp(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        """log(sum(exp(x))) over `axis` (all axes when None), `keepdims` as in sum. Computed as
+        m + log(sum(exp(x - m))), m = max(x), so exp never overflows; the gradient is
+        softmax(x) = exp(x - logsumexp(x))."""
         peak = self.data.max(axis=axis, keepdims=True)
         peak = np.where(np.isfinite(peak), peak, 0)  # all -inf (or an inf): no inf - inf
         with np.errstate(divide="ignore"):  # log(0) = -inf where every element is -inf
@@ -702,35 +515,6 @@ class Tensor:
             raise ValueError(f"broadcast_to: a tensor of shape {self.shape} cannot be broadcast to {shape}") from None
         return self._make(out, (self,), lambda g, x, out: (_unbroadcast(g, x.shape),), "broadcast_to")
 
-    def flatten(self, start_dim: int = 1) -> Tensor:
-        """Merge every axis from `start_dim` on into one: (N, C, H, W) -> (N, C*H*W)."""
-        return self.reshape(self.shape[:start_dim] + (-1,))
-
-    def squeeze(self, axis: Axis = None, *, dim: Axis = None) -> Tensor:
-        """Remove axes of size 1: all of them when `axis` (PyTorch: `dim`) is None, else those
-        named (an int or a tuple) that have size 1; a named axis of another size stays, as in PyTorch."""
-        axis = _either_spelling("squeeze", axis=axis, dim=dim)
-        if axis is None:
-            named = range(self.ndim)
-        else:
-            named = [_normalize_dim("squeeze", a, self.shape) for a in (axis if isinstance(axis, tuple) else (axis,))]
-        return self.reshape(tuple(n for i, n in enumerate(self.shape) if not (i in named and n == 1)))
-
-    def unsqueeze(self, axis: int | None = None, *, dim: int | None = None) -> Tensor:
-        """Insert an axis of size 1 at position `axis` (PyTorch: `dim`), in [-ndim - 1, ndim];
-        a negative one counts from the end of the result: unsqueeze(-1) appends an axis."""
-        axis = _either_spelling("unsqueeze", axis=axis, dim=dim)
-        if axis is None:
-            raise TypeError("unsqueeze(): missing the position of the new axis, axis= (PyTorch: dim=)")
-        axis = _normalize_dim("unsqueeze", axis, self.shape, self.ndim + 1)
-        return self.reshape(self.shape[:axis] + (1,) + self.shape[axis:])
-
-    def split(
-        self, split_size_or_sections: int | Sequence[int], axis: int | None = None, *, dim: int | None = None
-    ) -> tuple[Tensor, ...]:
-        """Cut into pieces along `axis` (PyTorch: `dim`; default 0); see tinynet.split."""
-        return split(self, split_size_or_sections, axis, dim=dim)
-
     def __getitem__(self, index) -> Tensor:
         """numpy indexing: ints, slices, None, Ellipsis, integer arrays and boolean masks.
         An integer array may repeat an index; the gradients of the repeats add up."""
@@ -753,47 +537,30 @@ class Tensor:
         *,
         gradient: Tensor | Array | None = None,
     ) -> None:
-        """Accumulate d(self)/d(leaf) into `.grad` of every leaf that requires a gradient.
+        """Accumulate d(self)/d(leaf) into `.grad` of every leaf that requires a gradient
+        (tinynet/autograd.py: the chain rule over the recorded graph).
 
         `grad` (PyTorch: `gradient`) is the gradient flowing into this tensor; it may be left
         out for a one-element tensor (a loss), where it is 1.
 
-        With `create_graph=True` the backward pass is itself recorded (each op's backward runs on
-        Tensors, see the module's docstring), and `.grad` of the leaves is a Tensor in that graph,
-        so a function of the gradients can be differentiated again, as in PyTorch. `retain_graph`
-        is then True unless given. Hooks (`register_hook`) see each gradient on its way.
-
         The pass frees the graph it walks, as PyTorch's does: each op drops its inputs and the
-        arrays it saved, so their memory goes back at once; the tensors keep their `.data`. A
-        second backward through the same ops raises a RuntimeError; `retain_graph=True` keeps
-        the graph, so that a second backward works (and adds to `.grad` again).
-
-        Before an op's backward runs, the data of the leaves whose values it reads is checked
-        against fingerprints taken in the forward pass: data changed in place since is a
-        RuntimeError naming the op, for its gradient would be wrong.
-        What is checked: the data of leaves, the tensors you made (`Tensor(x)` shares x, so x
-        itself) and the parameters, where an op's backward reads it: mul's and matmul's inputs,
-        log's, the inputs whose array a Function saves with `ctx.save_for_backward`; not add's
-        inputs, whose values its backward does not read. What is not: the results of other ops
-        (their `.data`, such as a ReLU's output, which its backward reads), arrays that an op
-        keeps for itself (copies, such as a convolution's, or a view of an input that a Function
-        saves), index and condition arrays, and a plain tensor given another array (`t.data =
-        other`; a parameter copies it in place, which is caught). Checking the results too would
-        cost more than 2% of the MLP's training step; this costs about 1.5%. How surely: data
-        of up to 64 KiB is compared whole, so any change is caught; larger data by a sample of
-        about 64 elements spread over its axes, which catches every change to all or much of it
-        (an optimizer step on the parameters, a new batch written into the input's buffer,
-        x /= 255, a shuffle of the rows) but may miss a change to a few elements.
+        arrays it saved, so their memory goes back at once (the tensors keep their `.data`), and
+        a second backward through the same ops raises a RuntimeError; `retain_graph=True` keeps
+        the graph. With `create_graph=True` the pass is itself recorded and `.grad` of the leaves
+        is a Tensor in that graph, to differentiate again (`retain_graph` is then True unless
+        given). Hooks (`register_hook`) see each gradient on its way. A leaf's data that an op
+        reads, changed in place since the forward pass, is an error (tinynet/graph_safety.py).
         """
-        if not self.requires_grad:
-            raise RuntimeError(
-                "backward(): this tensor does not require a gradient: none of its inputs had "
-                "requires_grad=True (or it was computed under no_grad())"
-            )
+        from tinynet.autograd import backward
+
         if gradient is not None:
-            grad = _either_spelling("backward", grad=grad, gradient=gradient)
-        start = _initial_gradient("backward()", self, grad, create_graph)
-        _backward_pass((self,), (start,), retain_graph, create_graph)
+            if grad is not None:
+                raise TypeError(
+                    f"backward(): got both grad={grad!r} and gradient={gradient!r}; they are tinynet's and "
+                    "PyTorch's names for one argument, give one"
+                )
+            grad = gradient
+        backward(self, grad, retain_graph, create_graph)
 
     @property
     def is_leaf(self) -> bool:
@@ -820,32 +587,6 @@ class Tensor:
             raise RuntimeError("retain_grad: this tensor does not require a gradient, so no gradient will reach it")
         self._retains_grad = self._backward is not None
 
-    def _apply_hooks(self, g: Array | Tensor) -> Array | Tensor:
-        for hook in list(self._hooks.values()):
-            replaced = hook(g)
-            if replaced is None:
-                continue
-            if isinstance(g, Tensor) and not isinstance(replaced, Tensor):
-                raise TypeError(
-                    f"a hook of a tensor of shape {self.shape} returned a {type(replaced).__name__} in a backward pass "
-                    "with create_graph=True, which records the gradients as Tensors: return a Tensor made with "
-                    "Tensor operations (g * 10, g.clip(-1, 1)), or the gradients of gradients would be cut there"
-                )
-            g = replaced if isinstance(g, Tensor) else np.asarray(_as_array(replaced), dtype=self.dtype)
-            if g.shape != self.shape:
-                raise ValueError(f"a hook of a tensor of shape {self.shape} returned a gradient of shape {g.shape}")
-        return g
-
-    def _modified_in_place(self, data: Array) -> RuntimeError:
-        """The error for `data`, the data of an input that this op's backward reads, changed in place."""
-        which = next((f"input {i}" for i, parent in enumerate(self._parents) if parent.data is data), "an input")
-        return RuntimeError(
-            f"backward(): the data of {which} of '{self._op}' (shape {data.shape}, dtype "
-            f"{data.dtype}), which its backward reads, was modified in place after the forward pass, "
-            "so the gradients would be wrong. Clone it before modifying it (x = x.copy(), or "
-            "Tensor(x.copy())), or modify it only after backward()"
-        )
-
     def _accumulate_grad(self, g: Array | Tensor) -> None:
         """Add g to `.grad`: a copy of the numbers, or, in a recorded backward pass, the Tensor."""
         grad = self.grad
@@ -859,175 +600,15 @@ class Tensor:
             grad += g  # in place: a parameter's gradient stays a view into model.grads
 
 
-def _initial_gradient(caller: str, output: Tensor, grad, create_graph: bool) -> Array | Tensor:
-    """The gradient that a backward pass starts `output` with: `grad` checked, or 1 for a
-    one-element output; a Tensor when the pass is recorded."""
-    if grad is None:
-        if output.size != 1:
-            raise RuntimeError(
-                f"{caller}: a gradient can be implied only for a one-element tensor, this "
-                f"one has shape {output.shape}; pass one of that shape"
-            )
-        grad = np.ones_like(output.data)
-    elif not (create_graph and isinstance(grad, Tensor)):
-        grad = np.asarray(_as_array(grad), dtype=output.dtype)
-    if grad.shape != output.shape:
-        given = "grad" if caller == "backward()" else "a grad_output"
-        raise ValueError(f"{caller}: {given} has shape {grad.shape} but the tensor has shape {output.shape}")
-    return as_tensor(grad) if create_graph else grad
-
-
-def _backward_pass(
-    outputs: Sequence[Tensor],
-    output_grads: Sequence[Array | Tensor],
-    retain_graph: bool | None,
-    create_graph: bool,
-    inputs: Sequence[Tensor] | None = None,
-) -> dict[int, Array | Tensor]:
-    """The backward pass from `outputs`, which start with `output_grads`. Without `inputs` it
-    adds the gradients of the leaves into their `.grad` (backward()); with `inputs` it touches
-    no `.grad` and returns the gradient of each input that was reached, by id (tn.grad)."""
-    retain_graph = create_graph if retain_graph is None else retain_graph
-    check_anomaly, observers = _anomaly.enabled, _backward_observers
-    order = topological_order(*outputs)
-    wanted = None if inputs is None else {id(t) for t in inputs}
-    leads_to_inputs = None if inputs is None else _leading_to(order, wanted)
-    found: dict[int, Array | Tensor] = {}
-    grads: dict[int, Array | Tensor] = {}
-    for output, grad in zip(outputs, output_grads):
-        grads[id(output)] = grad if id(output) not in grads else grads[id(output)] + grad
-    for node in reversed(order):
-        g = grads.pop(id(node), None)
-        if leads_to_inputs is not None and id(node) not in leads_to_inputs:
-            g = None  # no input lies behind this node: its backward need not run
-        backward = node._backward
-        if g is not None:
-            if node._hooks:
-                g = node._apply_hooks(g)
-            if wanted is not None:
-                if id(node) in wanted:
-                    found[id(node)] = g
-            elif backward is None or node._retains_grad:
-                node._accumulate_grad(g)
-        if backward is None:  # a leaf
-            continue
-        if g is not None:
-            for data, fingerprint in node._saved:
-                if _fingerprint(data) != fingerprint:
-                    raise node._modified_in_place(data)
-            if create_graph:
-                input_grads = backward(g, *node._parents, node)
-            else:
-                input_grads = backward(g, *[parent.data for parent in node._parents], node.data)
-            if check_anomaly:
-                _anomaly.check_gradients(node, input_grads)
-            for observe in observers:
-                observe(node, g, input_grads)
-            for parent, parent_grad in zip(node._parents, input_grads):
-                if parent_grad is None or not parent.requires_grad:
-                    continue
-                if parent_grad.shape != parent.shape:
-                    raise ValueError(
-                        f"backward of '{node._op}' returned a gradient of shape {parent_grad.shape} "
-                        f"for an input of shape {parent.shape}"
-                    )
-                key = id(parent)
-                grads[key] = parent_grad if key not in grads else grads[key] + parent_grad
-        if not retain_graph:
-            node._parents, node._backward, node._saved = (), _graph_freed, ()
-    return found
-
-
-def _leading_to(order: list[Tensor], targets: set[int]) -> set[int]:
-    """The ids of the nodes of `order` (inputs first) that are in `targets` or have one behind them
-    (or whose graph was freed: their backward says so)."""
-    leading = set(targets)
-    for node in order:
-        if node._backward is _graph_freed or any(id(parent) in leading for parent in node._parents):
-            leading.add(id(node))
-    return leading
-
-
-def grad(
-    outputs: Tensor | Sequence[Tensor],
-    inputs: Tensor | Sequence[Tensor],
-    grad_outputs: Tensor | Array | Sequence | None = None,
-    retain_graph: bool | None = None,
-    create_graph: bool = False,
-    allow_unused: bool = False,
-) -> tuple[Tensor | None, ...]:
-    """The gradients of `outputs` with respect to `inputs`, as a tuple of Tensors, one per input,
-    as torch.autograd.grad: the sum over the outputs of d(output)/d(input) weighted by
-    `grad_outputs` (1 for one-element outputs when not given). Nothing is added to any `.grad`.
-
-    With `create_graph=True` the backward pass is recorded, so the returned gradients can be
-    differentiated again: tn.grad(tn.grad(y, x, create_graph=True)[0].sum(), x) is a row sum of
-    the Hessian; `retain_graph` is then True unless given, else False (the graph is freed).
-    Only the ops between the outputs and the inputs run their backward, as in PyTorch.
-    An input that the outputs do not depend on is an error, or None with `allow_unused=True`."""
-    outputs = (outputs,) if isinstance(outputs, Tensor) else tuple(outputs)
-    inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
-    for kind, tensors in (("outputs", outputs), ("inputs", inputs)):
-        if not tensors or not all(isinstance(t, Tensor) for t in tensors):
-            raise TypeError(f"grad(): {kind} must be a Tensor or a non-empty sequence of Tensors")
-    if grad_outputs is None or isinstance(grad_outputs, (Tensor, np.ndarray)):
-        grad_outputs = (grad_outputs,) * len(outputs) if grad_outputs is None else (grad_outputs,)
-    elif not isinstance(grad_outputs, (list, tuple)):
-        raise TypeError(
-            f"grad(): grad_outputs must be a Tensor, an array or a list of them (one per output), "
-            f"got {type(grad_outputs).__name__}"
-        )
-    if len(grad_outputs) != len(outputs):
-        raise ValueError(f"grad(): {len(grad_outputs)} grad_outputs for {len(outputs)} outputs; give one for each")
-    for i, t in enumerate(outputs):
-        if not t.requires_grad:
-            raise RuntimeError(f"grad(): output {i} does not require a gradient (none of its inputs did)")
-    for i, t in enumerate(inputs):
-        if not t.requires_grad:
-            raise RuntimeError(f"grad(): input {i} does not require a gradient, so it has none")
-    starts = [_initial_gradient("grad()", t, g, create_graph) for t, g in zip(outputs, grad_outputs)]
-    found = _backward_pass(outputs, starts, retain_graph, create_graph, inputs)
-    results = []
-    for i, t in enumerate(inputs):
-        if id(t) not in found and not allow_unused:
-            raise RuntimeError(
-                f"grad(): input {i} (shape {t.shape}) was not used to compute the outputs; pass allow_unused=True "
-                "to get None for it"
-            )
-        g = found.get(id(t))
-        results.append(None if g is None else g if isinstance(g, Tensor) else Tensor(np.array(g, dtype=t.dtype)))
-    return tuple(results)
-
-
-def topological_order(*roots: Tensor) -> list[Tensor]:
-    """Every tensor recorded in the graph of the roots, inputs before the ops that use them: a
-    depth-first search that emits a node once all its inputs are emitted. It keeps its own
-    stack of (node, iterator over its inputs), so a chain of any length fits."""
-    order: list[Tensor] = []
-    visited = {id(root) for root in roots}
-    stack = [(root, iter(root._parents)) for root in reversed(roots)]
-    while stack:
-        node, inputs = stack[-1]
-        for parent in inputs:
-            if id(parent) not in visited:
-                visited.add(id(parent))
-                stack.append((parent, iter(parent._parents)))
-                break
-        else:
-            stack.pop()
-            order.append(node)
-    return order
-
-
 def as_tensor(x: Tensor | Array | float | Sequence) -> Tensor:
     """x itself if it is a Tensor, else a new Tensor of it (numpy arrays are not copied)."""
     return x if isinstance(x, Tensor) else Tensor(x)
 
 
-def concatenate(tensors: Sequence[Tensor], axis: int | None = None, *, dim: int | None = None) -> Tensor:
-    """Join tensors along an existing axis (PyTorch: `dim`; default 0); the gradient is split
-    back at the same places."""
-    axis = _either_spelling("concatenate", axis=axis, dim=dim, default=0)
+@accepts_torch_names
+def concatenate(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
+    """Join tensors along an existing axis (PyTorch: `dim`); the gradient is split back at the
+    same places."""
     tensors = tuple(as_tensor(t) for t in tensors)
     try:
         out = np.concatenate([t.data for t in tensors], axis=axis)
@@ -1039,9 +620,9 @@ def concatenate(tensors: Sequence[Tensor], axis: int | None = None, *, dim: int 
     return Tensor._make(out, tensors, lambda g, *_: tuple(g[piece] for piece in pieces), "concatenate")
 
 
-def stack(tensors: Sequence[Tensor], axis: int | None = None, *, dim: int | None = None) -> Tensor:
-    """Join same-shaped tensors along a new axis (PyTorch: `dim`; default 0)."""
-    axis = _either_spelling("stack", axis=axis, dim=dim, default=0)
+@accepts_torch_names
+def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
+    """Join same-shaped tensors along a new axis (PyTorch: `dim`); the gradient is cut back along it."""
     tensors = tuple(as_tensor(t) for t in tensors)
     try:
         out = np.stack([t.data for t in tensors], axis=axis)
@@ -1057,7 +638,7 @@ def where(condition: Tensor | Array, x: Tensor | Array | float, y: Tensor | Arra
     x = as_tensor(x)
     y = x._lift(y)
     try:
-        out = _select(condition, x.data, y.data)
+        out = select(condition, x.data, y.data)  # np.where, faster (tinynet/speedups.py)
     except ValueError:
         raise ValueError(
             f"where: shapes {condition.shape}, {x.shape} and {y.shape} do not broadcast together"
@@ -1077,7 +658,7 @@ def _extremum_of_two(a, b, pick: Callable, loses: Callable, op: str) -> Tensor:
     out = a._broadcast(b, pick, op)
 
     def backward(g, x, y, out):
-        shared = g * _select(a.data == b.data, np.asarray(0.5, out.dtype), np.asarray(1, out.dtype))
+        shared = g * select(a.data == b.data, np.asarray(0.5, out.dtype), np.asarray(1, out.dtype))
         return (
             _unbroadcast(_masked(shared, ~loses(a.data, b.data)), a.shape),
             _unbroadcast(_masked(shared, ~loses(b.data, a.data)), b.shape),
@@ -1096,34 +677,3 @@ def minimum(a: Tensor | Array | float, b: Tensor | Array | float) -> Tensor:
     """The smaller of a and b elementwise, with broadcasting. The gradient goes to the smaller;
     on a tie it is split half/half, as in PyTorch."""
     return _extremum_of_two(a, b, np.minimum, np.greater, "minimum")
-
-
-def split(
-    tensor: Tensor | Array,
-    split_size_or_sections: int | Sequence[int],
-    axis: int | None = None,
-    *,
-    dim: int | None = None,
-) -> tuple[Tensor, ...]:
-    """Cut a tensor into pieces along `axis` (PyTorch: `dim`; default 0), as torch.split: an int
-    gives pieces of that size (the last one smaller if the size does not divide), a list gives
-    pieces of those sizes, which must add up to the size of the axis. The gradient of each piece
-    flows back into its place in the tensor."""
-    axis = _either_spelling("split", axis=axis, dim=dim, default=0)
-    tensor = as_tensor(tensor)
-    axis = _normalize_dim("split", axis, tensor.shape)
-    length = tensor.shape[axis]
-    if isinstance(split_size_or_sections, (int, np.integer)):
-        size = int(split_size_or_sections)
-        if size <= 0:
-            raise ValueError(f"split: the split size must be a positive integer, got {size}")
-        sizes = [min(size, length - start) for start in range(0, length, size)]
-    else:
-        sizes = [int(s) for s in split_size_or_sections]
-        if sum(sizes) != length or min(sizes, default=0) < 0:
-            raise ValueError(
-                f"split: section sizes {sizes} must be non-negative and add up to {length}, "
-                f"the size of axis {axis} of shape {tensor.shape}"
-            )
-    before = (slice(None),) * axis
-    return tuple(tensor[before + (slice(end - size, end),)] for size, end in zip(sizes, accumulate(sizes)))

@@ -8,9 +8,8 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from tinynet.checkpoint import MODEL_MARK, atomic_write, check_finite, read_npz
 from tinynet.hooks import RemovableHandle
-from tinynet.nn.parameter import FlatStore, Parameter
+from tinynet.nn.parameter import FlatStore, Parameter, drop_recorded_grads
 from tinynet.tensor import Tensor
 
 
@@ -255,8 +254,10 @@ class Module:
         return values
 
     def zero_grad(self) -> None:
-        """Set every gradient to zero, with one fill of the flat gradient array."""
+        """Set every gradient to zero, with one fill of the flat gradient array, and drop the
+        recorded gradients of a backward(create_graph=True) (their graphs would chain step to step)."""
         self.grads.fill(0)
+        drop_recorded_grads()
 
     def num_parameters(self, trainable_only: bool = False) -> int:
         """The number of parameter elements (only those of trainable parameters, if asked)."""
@@ -294,7 +295,7 @@ class Module:
                 f"got {type(state).__name__}"
             )
         targets = self._state_arrays()
-        values = {key: value for key, value in state.items() if key != MODEL_MARK}
+        values = dict(state)
         problems = []
         if strict:
             missing = [k for k in targets if k not in values]
@@ -331,22 +332,17 @@ class Module:
             targets[key][...] = value
 
     def save(self, path: str | os.PathLike, allow_non_finite: bool = False) -> None:
-        """Write the state dict to an .npz file, all at once or not at all (via a temporary file,
-        renamed when complete: see tinynet.checkpoint.atomic_write). A model whose parameters or
-        buffers hold NaN or Inf (training diverged) is refused with a ValueError, so that it
-        never replaces a good file, unless `allow_non_finite`."""
-        path = os.fspath(path)
-        state = self.state_dict()
-        if not allow_non_finite:
-            check_finite(state, f"{type(self).__name__}.save: refusing to write {path}")
-        state[MODEL_MARK] = np.array(type(self).__name__)
-        atomic_write(path, lambda f: np.savez(f, **state))
+        """Write the state dict to an .npz file, all at once or not at all; a model holding NaN
+        or Inf is refused unless `allow_non_finite` (tinynet.serialization.save_model)."""
+        from tinynet.serialization import save_model
+
+        save_model(self, path, allow_non_finite)
 
     def load(self, path: str | os.PathLike, strict: bool = True) -> Module:
-        """Load a file written by `save`; returns the module."""
-        state = read_npz(path, MODEL_MARK, "tinynet checkpoint (an .npz file written by Module.save)")
-        self.load_state_dict(state, strict=strict)
-        return self
+        """Load a file written by `save`; returns the module (tinynet.serialization.load_model)."""
+        from tinynet.serialization import load_model
+
+        return load_model(self, path, strict)
 
     def extra_repr(self) -> str:
         """The layer's settings shown inside its repr, e.g. 'in_features=784, out_features=256'."""

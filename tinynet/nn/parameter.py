@@ -35,7 +35,21 @@ import weakref
 
 import numpy as np
 
+from tinynet.gradient_arrays import mark_gradient_array
 from tinynet.tensor import Tensor, _as_array
+
+_holding_recorded_grads: weakref.WeakSet[Parameter] = weakref.WeakSet()
+"""The parameters whose .grad is a recorded gradient (of backward(create_graph=True))."""
+
+
+def drop_recorded_grads() -> None:
+    """Forget every recorded gradient (zero_grad calls it): the graph that made it, and through it
+    the whole last step, is no longer kept alive by the parameters."""
+    if not _holding_recorded_grads:
+        return
+    for parameter in list(_holding_recorded_grads):
+        parameter._grad_tensor = None
+    _holding_recorded_grads.clear()
 
 
 class Parameter(Tensor):
@@ -94,6 +108,7 @@ class Parameter(Tensor):
     def grad(self, value) -> None:
         self._grad_tensor = value if isinstance(value, Tensor) else None
         if self._grad_tensor is not None:
+            _holding_recorded_grads.add(self)
             value = value.data
         if self._store is not None:
             if value is None:
@@ -122,15 +137,6 @@ class Parameter(Tensor):
         self._data, self._grad, self._store = data, grad, store
 
 
-_gradient_arrays: weakref.WeakValueDictionary[int, np.ndarray] = weakref.WeakValueDictionary()
-
-
-def is_gradient_array(array: np.ndarray) -> bool:
-    """Whether `array` is (a view into) a flat store's gradient array, such as `model.grads`."""
-    owner = array if array.base is None else array.base
-    return _gradient_arrays.get(id(owner)) is owner
-
-
 class FlatStore:
     """One data array and one gradient array for distinct parameters: the trainable ones first
     (the first `trainable_size` elements, `model.params`), then the frozen ones."""
@@ -148,7 +154,7 @@ class FlatStore:
         self.grad = np.zeros_like(self.data)
         self.trainable_size = sum(p.size for p in trainable)
         self.outdated = False
-        _gradient_arrays[id(self.grad)] = self.grad
+        mark_gradient_array(self.grad)
         self.offsets: dict[int, int] = {}
         self._handed_out: list[np.ndarray] = []
         offset = 0

@@ -29,7 +29,7 @@ def _check_size(name: str, value) -> None:
 def _rnn_cell(nonlinearity: str) -> type:
     if nonlinearity not in ("tanh", "relu"):
         raise ValueError(f"nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
-    return recurrent.TanhCell if nonlinearity == "tanh" else recurrent.ReLUCell
+    return recurrent.TanhStep if nonlinearity == "tanh" else recurrent.ReLUStep
 
 
 def _with_nonlinearity(text: str, nonlinearity: str) -> str:
@@ -77,7 +77,7 @@ class _Recurrent(Module):
         if self.bias:
             b_ih, b_hh = getattr(self, f"bias_ih{suffix}"), getattr(self, f"bias_hh{suffix}")
         gates_x = F.linear(x, w_ih, b_ih)
-        return recurrent.Recurrence.apply(gates_x, w_hh, b_hh, *state, cell=self.cell, reverse=reverse)
+        return recurrent.RecurrenceFunction.apply(gates_x, w_hh, b_hh, *state, cell=self.cell, reverse=reverse)
 
     def _check_input(self, x: Tensor, ranks: tuple[int, int], shape: str) -> None:
         if x.ndim not in ranks or x.shape[-1] != self.input_size:
@@ -196,7 +196,7 @@ class RNN(RNNBase):
     """Elman RNN: h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh) (or relu), layer by
     layer; PyTorch's arguments, in PyTorch's order."""
 
-    cell = recurrent.TanhCell
+    cell = recurrent.TanhStep
 
     def __init__(
         self,
@@ -218,16 +218,16 @@ class RNN(RNNBase):
 
 
 class LSTM(RNNBase):
-    """Long short-term memory (see tinynet.recurrent.LSTMCell for the equations). The state
+    """Long short-term memory (see tinynet.recurrent.LSTMStep for the equations). The state
     is a pair: `lstm(x, (h0, c0))` returns `(output, (h_n, c_n))`."""
 
-    cell = recurrent.LSTMCell
+    cell = recurrent.LSTMStep
 
 
 class GRU(RNNBase):
-    """Gated recurrent unit (see tinynet.recurrent.GRUCell for the equations)."""
+    """Gated recurrent unit (see tinynet.recurrent.GRUStep for the equations)."""
 
-    cell = recurrent.GRUCell
+    cell = recurrent.GRUStep
 
 
 class _CellBase(_Recurrent):
@@ -260,7 +260,7 @@ class _CellBase(_Recurrent):
 class RNNCell(_CellBase):
     """h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh) (or relu with nonlinearity='relu')."""
 
-    cell = recurrent.TanhCell
+    cell = recurrent.TanhStep
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh") -> None:
         cell = _rnn_cell(nonlinearity)
@@ -274,10 +274,10 @@ class RNNCell(_CellBase):
 class LSTMCell(_CellBase):
     """One LSTM step: `cell(x, (h, c))` returns `(h', c')`."""
 
-    cell = recurrent.LSTMCell
+    cell = recurrent.LSTMStep
 
 
 class GRUCell(_CellBase):
     """One GRU step: `cell(x, h)` returns h'."""
 
-    cell = recurrent.GRUCell
+    cell = recurrent.GRUStep

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinynet.optim.optimizer import Hyperparameter, Optimizer, check_hyperparameter
+from tinynet.optim.checks import Hyperparameter, check_hyperparameter
+from tinynet.optim.optimizer import Optimizer
 
 
 class Adagrad(Optimizer):

@@ -16,7 +16,8 @@ from bisect import bisect_right
 
 import numpy as np
 
-from tinynet.optim.optimizer import Optimizer, check_hyperparameter, check_integer, check_like
+from tinynet.optim.checks import check_hyperparameter, check_integer, check_like
+from tinynet.optim.optimizer import Optimizer
 
 
 class LRScheduler:

@@ -1,9 +1,9 @@
 """Optimizer: the base class every algorithm subclasses.
 
-The design: an optimizer sees two numpy arrays of the same shape, the gradients and the
-parameters (a model's flat `model.grads` / `model.params`, or any float array). `step` owns
-the loop and weight decay; each algorithm writes only `compute_step`, which turns the
-gradient into the decrement:
+An optimizer sees two numpy arrays of the same shape, the gradients and the parameters (a
+model's flat `model.grads` / `model.params`, or any float array). `step` owns the loop and
+weight decay; each algorithm writes only `compute_step`, which turns the gradient into the
+decrement:
 
     def step(grads, params):
         if decoupled_weight_decay:
@@ -16,7 +16,7 @@ gradient into the decrement:
 fresh optimizer, with any float array; its state arrays (momentum, moment estimates) are made
 from the gradient's shape on first use, and t calls return the t decrements that `step` would
 apply. `lr` and `weight_decay` are numbers, or arrays shaped like the parameters (one value per
-element: see Module.flat_values).
+element: see Module.flat_values). The checks of all of this are in tinynet/optim/checks.py.
 
 The original form of this design adds the decay to the decrement, not scaled by lr
 (`decrement += weight_decay * params`): that is decoupled decay with weight_decay / lr.
@@ -24,95 +24,12 @@ The original form of this design adds the decay to the decrement, not scaled by 
 
 from __future__ import annotations
 
-import functools
-import math
-import reprlib
 import weakref
 
 import numpy as np
 
-from tinynet.nn.parameter import is_gradient_array
-from tinynet.tensor import Tensor
-
-Hyperparameter = float | np.ndarray
-PER_ELEMENT = ("lr", "weight_decay")  # the hyperparameters that may be arrays shaped like the parameters
-
-
-def check_hyperparameter(
-    name: str,
-    value,
-    low: float = 0.0,
-    high: float = math.inf,
-    open_high: bool = False,
-    per_element: bool = False,
-) -> Hyperparameter:
-    """`value` as a float (or, with `per_element`, a float array too) after checking that it is
-    a number, not NaN, with low <= value <= high (or < high when `open_high`)."""
-    interval = f"[{low}, {high}{')' if open_high else ']'}"
-    kinds = "a number or a float array shaped like the parameters" if per_element else "a number"
-    if isinstance(value, np.ndarray) and value.ndim == 0:
-        value = value[()]
-    if isinstance(value, np.ndarray) and per_element:
-        if value.dtype.kind not in "fiu":
-            raise TypeError(f"invalid {name}: an array of dtype {value.dtype}; it must be {kinds}")
-        numbers = value
-    elif isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_)):
-        numbers = value = float(value)
-    else:
-        shown = reprlib.repr(value)
-        raise TypeError(f"invalid {name}: {shown} is a {type(value).__name__}; it must be {kinds} in {interval}")
-    above = np.greater_equal(numbers, high) if open_high else np.greater(numbers, high)
-    if np.any(np.isnan(numbers)) or np.any(np.less(numbers, low)) or np.any(above):
-        shown = value if not isinstance(value, np.ndarray) else _describe(value)
-        raise ValueError(f"invalid {name}: {shown}; it must be in {interval}")
-    return value if not isinstance(value, np.ndarray) else value.astype(np.result_type(value.dtype, np.float32))
-
-
-def check_integer(name: str, value, low: int = 0) -> int:
-    """`value` as an int after checking that it is an integer (Python or numpy, not a bool)
-    with value >= low."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        shown = reprlib.repr(value)
-        raise TypeError(f"invalid {name}: {shown} is a {type(value).__name__}; it must be an integer >= {low}")
-    if value < low:
-        raise ValueError(f"invalid {name}: {value}; it must be an integer >= {low}")
-    return int(value)
-
-
-def check_like(name: str, value, like):
-    """`value` checked to be the same kind of value as `like` and converted to it: a bool, an
-    integer, a number (not NaN) or array of numbers, a string, None, or a tuple (of the same
-    length) or list of these. For loading saved state; raises naming `name`."""
-    if isinstance(like, (bool, np.bool_)):
-        fits = isinstance(value, (bool, np.bool_))
-        converted = bool(value) if fits else None
-    elif isinstance(like, (int, np.integer)):
-        fits = isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
-        converted = int(value) if fits else None
-    elif isinstance(like, (float, np.floating, np.ndarray)):
-        return check_hyperparameter(name, value, low=-math.inf, per_element=True)
-    elif isinstance(like, (tuple, list)):
-        fits = isinstance(value, (tuple, list)) and (isinstance(like, list) or len(value) == len(like))
-        templates = [like[min(i, len(like) - 1)] if like else item for i, item in enumerate(value)] if fits else []
-        converted = type(like)(check_like(f"{name}[{i}]", v, t) for i, (v, t) in enumerate(zip(value, templates)))
-    else:
-        fits, converted = value is None if like is None else isinstance(value, type(like)), value
-    if not fits:
-        raise TypeError(
-            f"invalid {name}: {reprlib.repr(value)} is a {type(value).__name__}; expected a {type(like).__name__} "
-            f"like {reprlib.repr(like)}"
-        )
-    return converted
-
-
-def check_betas(betas) -> tuple[float, float]:
-    """The pair (β1, β2), each a number in [0, 1)."""
-    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-        raise TypeError(f"invalid betas: {betas!r}; it must be a pair of numbers (β1, β2) in [0, 1)")
-    return tuple(
-        check_hyperparameter(f"beta at index {i} of betas", beta, 0.0, 1.0, open_high=True)
-        for i, beta in enumerate(betas)
-    )
+from tinynet.optim import checks
+from tinynet.optim.checks import Hyperparameter, check_hyperparameter
 
 
 class Optimizer:
@@ -124,15 +41,7 @@ class Optimizer:
     """
 
     def __new__(cls, *args, **kwargs):
-        """Catch the PyTorch habit `SGD(model.parameters(), lr=0.1)` before Python reports
-        'multiple values for argument lr'."""
-        given = args[0] if args else kwargs.get("params")
-        if "params" in kwargs or _is_parameter_collection(given):
-            raise TypeError(
-                f"{cls.__name__}() takes hyperparameters only, not the parameters: tinynet optimizers step "
-                f"flat arrays. Write opt = optim.{cls.__name__}(lr=...), then after each backward: "
-                "opt.step(model.grads, model.params)"
-            )
+        checks.refuse_parameter_collection(cls, args, kwargs)  # SGD(model.parameters()) is a PyTorch habit
         return super().__new__(cls)
 
     def __init__(self, lr: Hyperparameter, weight_decay: Hyperparameter = 0.0, decoupled_weight_decay: bool = False):
@@ -145,19 +54,14 @@ class Optimizer:
 
     def step(self, grads: np.ndarray, params: np.ndarray) -> None:
         """One update of `params` (in place) from `grads` (never modified)."""
-        self._check_arrays(grads, params)
+        checks.check_step_arrays(self, grads, params)
         grads = grads.astype(params.dtype, copy=False)
         if isinstance(self.weight_decay, np.ndarray) or self.weight_decay:
             if self.decoupled_weight_decay:
                 params *= 1 - self.lr * self.weight_decay
             else:
                 grads = grads + self.weight_decay * params
-        params -= self._algorithm()(grads)
-
-    def _algorithm(self):
-        """compute_step, or its in-place twin `compute_step_in_place` where the class that wrote
-        this compute_step wrote one too: a subclass that overrides compute_step always gets its own."""
-        return self.compute_step_in_place if _has_in_place_twin(type(self)) else self.compute_step
+        params -= self.compute_step(grads)
 
     def compute_step(self, grads: np.ndarray) -> np.ndarray:
         """The decrement for this step, from the (weight-decayed) gradient: the algorithm alone.
@@ -177,20 +81,22 @@ class Optimizer:
         """The state array `name`, made shaped like `grads` and filled with `fill` on first use."""
         if name not in self.state:
             self.state[name] = np.full_like(grads, fill)
-        self._check_state_shape(name, grads.shape)
+        checks.check_state_shape(self, name, grads.shape)
         return self.state[name]
 
     def moving_average(self, name: str, value: np.ndarray, decay: float) -> np.ndarray:
         """Update the state array `name` in place to decay · itself + (1 - decay) · value (the
-        exponential moving average behind momentum and moment estimates); returns it."""
+        exponential moving average behind momentum and moment estimates); returns it.
+        Computed as value + decay · (itself - value), in place, with no array made."""
         average = self.state_like(name, value)
+        average -= value
         average *= decay
-        average += (1 - decay) * value
+        average += value
         return average
 
     def scratch(self, like: np.ndarray) -> np.ndarray:
-        """An array shaped like `like`, reused from step to step (not state: its values do not
-        carry over). For in-place twins of compute_step."""
+        """An array shaped like `like` for intermediate values, reused from step to step (not
+        state: its values do not carry over, and compute_step must not return it)."""
         array = self.__dict__.get("_scratch")
         if array is None or array.shape != like.shape or array.dtype != like.dtype:
             array = self._scratch = np.empty_like(like)
@@ -201,82 +107,7 @@ class Optimizer:
         self.step_count += 1
         return self.step_count
 
-    def _check_state_shape(self, name: str, shape: tuple[int, ...]) -> None:
-        made_for = self.state[name].shape
-        if made_for != shape:
-            raise ValueError(
-                f"{type(self).__name__}: the optimizer state {name!r} was made for parameters of shape {made_for}, "
-                f"got params of shape {shape}. If the model's trainable parameters changed (a layer frozen, "
-                "unfrozen or added), or this is another model, make a new optimizer"
-            )
-
-    def _check_arrays(self, grads, params) -> None:
-        name = type(self).__name__
-        if not isinstance(params, np.ndarray) or not isinstance(grads, np.ndarray):
-            raise TypeError(
-                f"{name}.step(grads, params) takes numpy arrays (e.g. model.grads, model.params), "
-                f"got {type(grads).__name__} and {type(params).__name__}"
-            )
-        if is_gradient_array(params):
-            raise TypeError(
-                f"{name}.step: params is a model's gradient array (model.grads): the order is "
-                "opt.step(model.grads, model.params)"
-            )
-        if params.dtype.kind != "f":
-            raise TypeError(f"{name}.step: params must be a floating-point array, got dtype {params.dtype}")
-        if params.dtype == np.float16:
-            raise TypeError(
-                f"{name}.step: float16 parameters are not supported: small values such as eps (1e-8) and "
-                "squared gradients underflow to 0 in float16, and the updates turn to inf. Keep the parameters "
-                "in float32 (model.to(np.float32))"
-            )
-        if not params.flags.writeable:
-            raise ValueError(
-                f"{name}.step: params is read-only. If it came from model.params, it is stale: the model's "
-                "layout changed (a parameter was frozen, unfrozen or added, or model.to() changed the dtype). "
-                "Pass model.params again, to a new optimizer if it had state."
-            )
-        if grads.shape != params.shape:
-            raise ValueError(f"{name}.step: grads has shape {grads.shape} but params has shape {params.shape}")
-        if params.size == 0:
-            raise ValueError(
-                f"{name}.step: params is empty: the model has no trainable parameters (layers kept in a plain "
-                "list are not registered: use nn.ModuleList; or every parameter is frozen)"
-            )
-        for hyperparameter in PER_ELEMENT:
-            value = getattr(self, hyperparameter)
-            if isinstance(value, np.ndarray) and value.shape != params.shape:
-                raise ValueError(
-                    f"{name}.step: {hyperparameter} is an array of shape {value.shape} but params has shape "
-                    f"{params.shape}; make it with model.flat_values(...) after freezing what you freeze"
-                )
-        for key, array in self.state.items():
-            if array.ndim and array.shape != params.shape:
-                self._check_state_shape(key, params.shape)
-        self._check_same_array(params)
-
-    def _check_same_array(self, params: np.ndarray) -> None:
-        """State made for one array must not step another (e.g. a model repacked after freezing)."""
-        owner = params if params.base is None else params.base
-        if not self.state or self._stepped is None:
-            try:
-                self._stepped = weakref.ref(owner)
-            except TypeError:  # memory owned by an object without weak references: nothing to compare
-                self._stepped = None
-        elif self._stepped() is not owner:
-            raise ValueError(
-                f"{type(self).__name__}.step: this optimizer's state was made while stepping another params "
-                "array. The model was repacked: a parameter was frozen, unfrozen or added, its dtype changed, "
-                "or its parameters were packed into another model (one that contains it, or shares a layer "
-                "with it: a parameter lives in one packed model at a time, so train through one model). "
-                "Or this is another model. Make a new optimizer for the model you step"
-            )
-
     # ---- saving and resuming
-    def __getstate__(self) -> dict:
-        """For pickle and copy: everything but the reference to the array last stepped."""
-        return {**vars(self), "_stepped": None}
-
     def hyperparameters(self) -> dict:
         """The public attributes set in `__init__`, as they are now (a scheduler may have changed lr)."""
         return {k: v for k, v in vars(self).items() if not k.startswith("_") and k not in ("state", "step_count")}
@@ -292,52 +123,9 @@ class Optimizer:
         }
 
     def check_state_dict(self, state_dict: dict, params: np.ndarray | None = None) -> dict:
-        """`state_dict` (from `state_dict()` of an optimizer of this class) checked and converted
-        as `load_state_dict` loads it; changes nothing. Checked: the class, the names and kinds of
-        the hyperparameters, the state arrays (floating point, all of one shape; with `params`,
-        the shape and dtype of the parameters that it will step) and the step count."""
-        name = type(self).__name__
-        saved = state_dict.get("optimizer") if isinstance(state_dict, dict) else None
-        if saved != name:
-            raise ValueError(f"this state dict belongs to optimizer {saved!r}, not {name!r}")
-        if set(state_dict) != {"optimizer", "hyperparameters", "state", "step_count"}:
-            raise ValueError(
-                f"{name}.load_state_dict: expected the keys optimizer, hyperparameters, state and step_count "
-                f"(as state_dict() gives), got {sorted(state_dict)}"
-            )
-        current, given = self.hyperparameters(), state_dict["hyperparameters"]
-        if not isinstance(given, dict) or set(given) != set(current):
-            names = sorted(given) if isinstance(given, dict) else given
-            raise ValueError(f"{name}.load_state_dict: expected the hyperparameters {sorted(current)}, got {names}")
-        hyperparameters = {k: check_like(k, given[k], like) for k, like in current.items()}
-        if not isinstance(state_dict["state"], dict):
-            raise TypeError(f"{name}.load_state_dict: state must be a dict, got {type(state_dict['state']).__name__}")
-        state = {}
-        for key, value in state_dict["state"].items():
-            array = np.array(value)
-            if array.dtype.kind != "f" or (params is not None and array.ndim and array.dtype != params.dtype):
-                expected = "floating point" if params is None else f"{params.dtype}, the parameters' dtype"
-                raise TypeError(
-                    f"{name}.load_state_dict: the state {key!r} has dtype {array.dtype}; expected {expected}"
-                )
-            state[key] = array
-        if self.state and set(state) != set(self.state):
-            raise ValueError(
-                f"{name}.load_state_dict: expected the state arrays {sorted(self.state)}, got {sorted(state)}"
-            )
-        arrays = {f"the state {k!r}": a for k, a in state.items() if a.ndim}
-        arrays.update((k, v) for k, v in hyperparameters.items() if isinstance(v, np.ndarray) and k in PER_ELEMENT)
-        shapes = {a.shape for a in arrays.values()}
-        if len(shapes) > 1:
-            raise ValueError(f"{name}.load_state_dict: the arrays have different shapes {sorted(shapes)}")
-        for what, array in arrays.items():
-            if params is not None and array.shape != params.shape:
-                raise ValueError(
-                    f"{name}.load_state_dict: {what} has shape {array.shape}, but the parameters have shape "
-                    f"{params.shape}: it was saved for another model, or with other layers frozen"
-                )
-        step_count = check_integer(f"{name}.load_state_dict: step_count", state_dict["step_count"])
-        return {"optimizer": name, "hyperparameters": hyperparameters, "state": state, "step_count": step_count}
+        """`state_dict` checked and converted as `load_state_dict` would load it; changes nothing
+        (tinynet/optim/checks.py says what is checked)."""
+        return checks.checked_state_dict(self, state_dict, params)
 
     def load_state_dict(self, state_dict: dict) -> None:
         """Resume from `state_dict()` of an optimizer of the same class; everything is checked
@@ -349,26 +137,13 @@ class Optimizer:
         self.step_count = checked["step_count"]
         self._stepped = None
 
+    def __getstate__(self) -> dict:
+        """For pickle and copy: everything but the reference to the array last stepped."""
+        return {**vars(self), "_stepped": None}
+
     def __repr__(self) -> str:
         def show(value) -> str:
             return f"<array of shape {value.shape}>" if isinstance(value, np.ndarray) else repr(value)
 
         args = ", ".join(f"{k}={show(v)}" for k, v in self.hyperparameters().items())
         return f"{type(self).__name__}({args})"
-
-
-def _describe(values: np.ndarray) -> str:
-    nan = int(np.isnan(values).sum())
-    return f"an array with {nan} NaN of {values.size}" if nan else f"an array from {values.min()} to {values.max()}"
-
-
-@functools.cache
-def _has_in_place_twin(cls: type) -> bool:
-    author = next(c for c in cls.__mro__ if "compute_step" in vars(c))
-    return "compute_step_in_place" in vars(author)
-
-
-def _is_parameter_collection(value) -> bool:
-    """A Module, a Tensor, or a list, tuple, dict or iterator (of parameters or parameter groups)."""
-    is_module = callable(getattr(value, "parameters", None))
-    return is_module or isinstance(value, (Tensor, list, tuple, dict)) or hasattr(value, "__next__")

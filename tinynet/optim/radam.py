@@ -6,7 +6,8 @@ import math
 
 import numpy as np
 
-from tinynet.optim.optimizer import Hyperparameter, Optimizer, check_betas, check_hyperparameter
+from tinynet.optim.checks import Hyperparameter, check_betas, check_hyperparameter
+from tinynet.optim.optimizer import Optimizer
 
 
 class RAdam(Optimizer):
