@@ -1,7 +1,7 @@
 """What the MNIST examples share: the optimizers by name, the flags (all checked before any data
 is loaded), the training loop with its progress bar, checkpoints and resuming, evaluation, saving
-and loading, and data-parallel training on MPI (--distributed, docs/distributed.md). Each example
-supplies its model.
+and loading, export to ONNX (--export, docs/onnx.md), and data-parallel training on MPI
+(--distributed, docs/distributed.md). Each example supplies its model.
 
 Exit status: 0 when done; 2 for a bad flag (with a usage line, or for a --resume or --eval file
 that does not fit the model, with an error line); 3 when the loss becomes NaN or infinite
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import math
 import os
 import re
@@ -40,7 +41,9 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a job stopped by Ctrl
 EXIT_TERMINATED = 143  # 128 + SIGTERM
 EXIT_BAD_FLAG = 2  # as argparse exits
 # the flags a resumed run may change: they do not shape the training
-NOT_SETTINGS = ("save", "checkpoint", "resume", "plot", "quiet", "eval", "data", "diagnose", "report", "distributed")
+NOT_SETTINGS = (
+    "save", "checkpoint", "resume", "plot", "quiet", "eval", "data", "diagnose", "report", "distributed", "export"
+)  # fmt: skip
 
 OPTIMIZERS = {
     "sgd": optim.SGD,
@@ -186,6 +189,7 @@ def parse_args(argv, description: str, epochs: int, lr: float, save: str, add_fl
     )
     parser.add_argument("--data", default=None, help="folder with the MNIST files (default: the usual places)")
     parser.add_argument("--eval", metavar="PATH", help="only report the test accuracy of a saved model")
+    add_export_flag(parser, "the trained model (with --eval, the saved one)")
     parser.add_argument("--train-size", type=int, default=None, help="train on the first N images only")
     parser.add_argument("--plot", metavar="PNG", help="write the training curves to this PNG (needs matplotlib)")
     parser.add_argument(
@@ -225,7 +229,8 @@ def check_flags(parser: argparse.ArgumentParser, args: argparse.Namespace) -> No
     """Refuse, with parser.error (exit status 2), any flag that would fail later or silently do
     something else: sizes below 1, a learning rate that is not a positive finite number, a file
     to write in a folder that does not exist or is not writable, a missing --data, --eval or
-    --resume, and a --resume checkpoint written with other settings."""
+    --resume, an --export without the onnx package, and a --resume checkpoint written with other
+    settings."""
     for flag in ("epochs", "batch_size", "train_size"):
         value = getattr(args, flag)
         if value is not None and value < 1:
@@ -236,23 +241,13 @@ def check_flags(parser: argparse.ArgumentParser, args: argparse.Namespace) -> No
         parser.error(f"argument --data: {args.data} is not an existing folder")
     if args.distributed:
         check_distributed(parser, args)
+    check_export(parser, args.export, args.save)
     if args.eval:
         if not os.path.isfile(args.eval):
             parser.error(f"argument --eval: {args.eval} is not an existing file")
         return
     for flag in ("save", "checkpoint", "plot"):
-        path = getattr(args, flag)
-        if not path:
-            continue
-        folder = os.path.dirname(os.path.abspath(path))
-        if not os.path.isdir(folder):
-            parser.error(f"argument --{flag}: the folder {folder} does not exist")
-        if os.path.isdir(path):
-            parser.error(f"argument --{flag}: {path} is a folder; give a file name")
-        try:
-            tempfile.TemporaryFile(dir=folder).close()  # the one sure test that a file can be written there
-        except OSError as error:
-            parser.error(f"argument --{flag}: cannot write in the folder {folder} ({error.strerror})")
+        check_file_to_write(parser, flag, getattr(args, flag))
     if args.save and args.checkpoint:
         epoch = checkpoint_epoch_of(args.checkpoint, args.save, args.epochs)
         if epoch == 0:
@@ -277,6 +272,45 @@ def checkpoint_epoch_of(template: str, path: str, epochs: int) -> int | None:
     pattern = first + "(?P<epoch>[1-9][0-9]*)" + "(?P=epoch)".join(rest)  # every {epoch} the same number
     match = re.fullmatch(pattern, where)
     return int(match["epoch"]) if match and int(match["epoch"]) <= epochs else None
+
+
+def check_file_to_write(parser: argparse.ArgumentParser, flag: str, path: str | None) -> None:
+    """The file of --flag (if given) can be written: its folder exists and is writable, and it is not a folder."""
+    if not path:
+        return
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        parser.error(f"argument --{flag}: the folder {folder} does not exist")
+    if os.path.isdir(path):
+        parser.error(f"argument --{flag}: {path} is a folder; give a file name")
+    try:
+        tempfile.TemporaryFile(dir=folder).close()  # the one sure test that a file can be written there
+    except OSError as error:
+        parser.error(f"argument --{flag}: cannot write in the folder {folder} ({error.strerror})")
+
+
+def add_export_flag(parser: argparse.ArgumentParser, what: str) -> None:
+    """The flag --export ONNX, which writes `what` as an ONNX file (checked by check_export)."""
+    parser.add_argument(
+        "--export", metavar="ONNX", help=f"write {what} as an ONNX file (needs the onnx extra, docs/onnx.md)"
+    )
+
+
+def check_export(parser: argparse.ArgumentParser, path: str | None, save: str | None = None) -> None:
+    """--export names a file that can be written, other than --save's, and the onnx package is there."""
+    if not path:
+        return
+    check_file_to_write(parser, "export", path)
+    if save and os.path.abspath(save) == os.path.abspath(path):
+        parser.error("argument --export: the same file as --save; give each its own file")
+    if importlib.util.find_spec("onnx") is None:
+        parser.error('argument --export: needs the onnx package: python -m pip install -e ".[onnx]"')
+
+
+def export_onnx(model: nn.Module, example: np.ndarray, path: str) -> None:
+    """Write the model as an ONNX file, for any batch size (`example`: a batch of its input)."""
+    tn.onnx.export(model, example, path)
+    print(f"exported the model to {path} (ONNX)")
 
 
 def check_distributed(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
@@ -494,6 +528,8 @@ def _run(args: argparse.Namespace, make_model, input_shape: tuple[int, ...]) -> 
             print(f"saved the model to {args.save}")
         if args.plot:
             plot_training_curves({args.optimizer: history}, args.plot, f"MNIST, {args.optimizer}, lr {args.lr}")
+    if args.export:
+        export_onnx(model, data[2][:2], args.export)
     if args.report:
         print(classification_report(predict(model, data[2]), data[3]))
     print(f"test accuracy: {test_accuracy:.4f}")

@@ -879,6 +879,24 @@ CASES = [
         r"exit 2: (?s:.*)argument --checkpoint: the same file as --save",
     ),
     (
+        "--export into a missing folder",
+        lambda _: main_job("--export", "/no/such/folder/m.onnx"),
+        JobExit,
+        r"exit 2: (?s:.*)argument --export: the folder /no/such/folder does not exist",
+    ),
+    (
+        "--export a folder",
+        lambda tmp: main_job("--eval", model_file(tmp), "--export", tmp),
+        JobExit,
+        r"exit 2: (?s:.*)argument --export: .* is a folder; give a file name",
+    ),
+    (
+        "--export the same file as --save",
+        lambda tmp: main_job("--save", tmp / "m", "--export", tmp / "m"),
+        JobExit,
+        r"exit 2: (?s:.*)argument --export: the same file as --save",
+    ),
+    (
         "--plot into a missing folder",
         lambda _: main_job("--plot", "/no/such/folder/p.png"),
         JobExit,

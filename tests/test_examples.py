@@ -64,7 +64,7 @@ def test_mnist_mlp_optimizer_flag(optimizer, capsys):
 @pytest.mark.parametrize("example", ["mnist_mlp.py", "mnist_cnn.py", "mnist_lstm.py"])
 def test_mnist_examples_list_the_flags(example):
     out = subprocess.run([sys.executable, str(EXAMPLES / example), "--help"], capture_output=True, text=True)
-    for flag in ["--epochs", "--batch-size", "--lr", "--optimizer", "--seed", "--save", "--data", "--eval"]:
+    for flag in ["--epochs", "--batch-size", "--lr", "--optimizer", "--seed", "--save", "--data", "--eval", "--export"]:
         assert flag in out.stdout
 
 

@@ -1,6 +1,6 @@
 """tinynet: a small, readable deep-learning framework on numpy."""
 
-from tinynet import diagnostics, functional, memory, metrics, nn, op_check, optim, testing, viz
+from tinynet import diagnostics, functional, memory, metrics, nn, onnx, op_check, optim, testing, viz
 from tinynet import functional as F  # noqa: F401
 from tinynet.anomaly import detect_anomaly
 from tinynet.autograd import grad
@@ -59,6 +59,7 @@ __all__ = [
     "minimum",
     "nn",
     "no_grad",
+    "onnx",
     "op_check",
     "optim",
     "save_checkpoint",
