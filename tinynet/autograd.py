@@ -59,7 +59,7 @@ def backward_pass(
     grads: dict[int, Gradient] = {}
     for output, grad in zip(outputs, output_grads):
         _add(grads, output, grad)
-    for node in reversed(order or topological_order(*outputs)):
+    for node in reversed(topological_order(*outputs) if order is None else order):
         grad = grads.pop(id(node), None)
         if grad is not None:
             grad = hooks.run_tensor_hooks(node, grad)
