@@ -92,7 +92,7 @@ def test_random_tensors_follow_manual_seed():
     for first, second in zip(*draws):
         np.testing.assert_array_equal(first.data, second.data)
     uniform, normal, small, signed = draws[0]
-    assert uniform.dtype == np.float32 and ((0 <= uniform.data) & (uniform.data < 1)).all()
+    assert uniform.dtype == np.float32 and ((uniform.data >= 0) & (uniform.data < 1)).all()
     assert normal.shape == (2, 2)
     assert small.dtype == np.int64 and set(small.data) <= set(range(5))
     assert set(signed.data) <= {-2, -1, 0, 1}
@@ -105,7 +105,7 @@ def test_like_forms_take_shape_and_dtype():
     for made in (tn.rand_like(x), tn.randn_like(x), tn.zeros_like(x), tn.ones_like(x), tn.full_like(x, 2)):
         assert made.shape == (2, 3) and made.dtype == np.float64
     labels = tn.randint_like(tn.tensor([[0, 0]]), 3, 7)
-    assert labels.shape == (1, 2) and labels.dtype == np.int64 and ((3 <= labels.data) & (labels.data < 7)).all()
+    assert labels.shape == (1, 2) and labels.dtype == np.int64 and ((labels.data >= 3) & (labels.data < 7)).all()
     # torch agrees on the shapes and dtypes
     assert tuple(torch.randint_like(torch.tensor([[0, 0]]), 3, 7).shape) == labels.shape
     assert torch.rand_like(torch.zeros(2, 3, dtype=torch.float64)).dtype == torch.float64
