@@ -59,8 +59,14 @@ def test_conv1d_errors():
         layer(tn.Tensor(np.zeros((3, 8))))
     with pytest.raises(ValueError, match="kernel_size must be at least 1"):
         nn.Conv1d(3, 4, 0)
-    with pytest.raises(TypeError, match="stride must be an int"):
+    with pytest.raises(TypeError, match="stride must be an int or a 1-tuple of an int, got 1.5"):
         nn.Conv1d(3, 4, 3, stride=1.5)
+    with pytest.raises(ValueError, match="conv1d: input length 2 \\(padded: 2\\) is smaller than the kernel's 3"):
+        layer(tn.Tensor(np.zeros((2, 3, 2))))
+    with pytest.raises(ValueError, match="conv1d: input has 5 channels but the weight expects 3"):
+        F.conv1d(tn.Tensor(np.zeros((2, 5, 8))), layer.weight)
+    with pytest.raises(ValueError, match="conv1d: weight must be 3-D"):
+        F.conv1d(tn.Tensor(np.zeros((2, 3, 8))), tn.Tensor(np.zeros((4, 3))))
 
 
 @pytest.mark.parametrize("ours_class, torch_class", [(nn.MaxPool1d, "MaxPool1d"), (nn.AvgPool1d, "AvgPool1d")])
@@ -77,6 +83,8 @@ def test_pool1d_errors():
         nn.MaxPool1d(2)(tn.Tensor(np.zeros((2, 3, 4, 4))))
     with pytest.raises(ValueError, match="padding must be at most half the kernel size"):
         nn.AvgPool1d(2, padding=2)(tn.Tensor(np.zeros((2, 3, 8))))
+    with pytest.raises(ValueError, match="avg_pool1d: input length 1 \\(padded: 1\\) is smaller than the kernel's 2"):
+        nn.AvgPool1d(2)(tn.Tensor(np.zeros((2, 3, 1))))
 
 
 @pytest.mark.parametrize("size", [1, 2, 3, (2, 5), (4, None), 7, (3, 1), (10, 10)])
@@ -135,6 +143,8 @@ def test_unflatten_errors():
         nn.Unflatten(1, (5, 2))(tn.Tensor(np.zeros((3, 12))))
     with pytest.raises(TypeError, match="unflattened_size must be a tuple of positive ints"):
         nn.Unflatten(1, 12)
+    with pytest.raises(TypeError, match="one may be -1"):
+        nn.Unflatten(1, (-1, -1))
 
 
 def test_sequential_of_an_ordered_dict_names_its_layers_as_torch():

@@ -456,17 +456,28 @@ def adaptive_avg_pool2d(x: Tensor | np.ndarray, output_size: int | tuple[int | N
     return Tensor(rows) @ x @ Tensor(columns.T)
 
 
-def _as_2d(op: str, x: Tensor) -> Tensor:
-    """x (N, C, L) as the (N, C, 1, L) input of the 2-D convolution and pooling."""
+def _as_2d(op: str, x: Tensor, kernel: int, padding: int, dilation: int = 1) -> Tensor:
+    """x (N, C, L) as the (N, C, 1, L) input of the 2-D convolution and pooling, after checking
+    that the kernel fits in it."""
     if x.ndim != 3:
         raise ValueError(f"{op}: expected a 3-D input (batch, channels, length), got shape {x.shape}")
+    span = dilation * (kernel - 1) + 1
+    if x.shape[2] + 2 * padding < span:
+        raise ValueError(
+            f"{op}: input length {x.shape[2]} (padded: {x.shape[2] + 2 * padding}) is smaller than the kernel's "
+            f"{span}; input shape {x.shape}"
+        )
     return x.reshape(x.shape[0], x.shape[1], 1, x.shape[2])
 
 
 def single(value: int | tuple[int], name: str) -> int:
     """v for an int v or a 1-tuple (v,), as the 1-D layers take their sizes. Paddings may be
     0, sizes, strides and dilations must be at least 1."""
-    return pair((1, value[0] if isinstance(value, (tuple, list)) and len(value) == 1 else value), name)[1]
+    if isinstance(value, (tuple, list)) and len(value) == 1:
+        value = value[0]
+    if not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int or a 1-tuple of an int, got {value!r}")
+    return pair(value, name)[0]
 
 
 def conv1d(
@@ -483,18 +494,19 @@ def conv1d(
     x, weight = as_tensor(x), as_tensor(weight)
     if weight.ndim != 3:
         raise ValueError(f"conv1d: weight must be 3-D (out, in, k), got shape {weight.shape}")
-    flat = _as_2d("conv1d", x)
+    stride, padding, dilation = single(stride, "stride"), single(padding, "padding"), single(dilation, "dilation")
+    flat = _as_2d("conv1d", x, weight.shape[2], padding, dilation)
+    _check_channels("conv1d", x, weight, 1)
     kernels = weight.reshape(*weight.shape[:2], 1, weight.shape[2])
-    settings = [(1, single(v, name)) for v, name in ((stride, "stride"), (dilation, "dilation"))]
-    out = conv2d(flat, kernels, bias, settings[0], (0, single(padding, "padding")), settings[1])
+    out = conv2d(flat, kernels, bias, (1, stride), (0, padding), (1, dilation))
     return out.reshape(out.shape[0], out.shape[1], out.shape[3])
 
 
 def _pool1d(pool, op: str, x, kernel_size, stride, padding) -> Tensor:
     x = as_tensor(x)
-    kernel = single(kernel_size, "kernel_size")
+    kernel, padding = single(kernel_size, "kernel_size"), single(padding, "padding")
     stride = kernel if stride is None else single(stride, "stride")
-    out = pool(_as_2d(op, x), (1, kernel), (1, stride), (0, single(padding, "padding")))
+    out = pool(_as_2d(op, x, kernel, padding), (1, kernel), (1, stride), (0, padding))
     return out.reshape(out.shape[0], out.shape[1], out.shape[3])
 
 

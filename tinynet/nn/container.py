@@ -216,11 +216,13 @@ class Unflatten(Module):
 
     def __init__(self, dim: int, unflattened_size: tuple[int, ...] | list[int]):
         super().__init__()
-        if not isinstance(unflattened_size, (tuple, list)) or not all(
-            isinstance(n, int) and (n > 0 or n == -1) for n in unflattened_size
+        if (
+            not isinstance(unflattened_size, (tuple, list))
+            or not all(isinstance(n, int) and (n > 0 or n == -1) for n in unflattened_size)
+            or list(unflattened_size).count(-1) > 1
         ):
             raise TypeError(
-                f"Unflatten: unflattened_size must be a tuple of positive ints (or -1), got {unflattened_size!r}"
+                f"Unflatten: unflattened_size must be a tuple of positive ints (one may be -1), got {unflattened_size}"
             )
         self.dim, self.unflattened_size = dim, tuple(unflattened_size)
 
