@@ -194,6 +194,14 @@ def test_einsum_keeps_the_contract_of_an_op_and_its_second_derivative():
     np.testing.assert_allclose(x.grad, np.full(3, 2.0))
 
 
+def test_einsum_backward_runs_again_and_again():
+    x = tn.Tensor(rng.standard_normal((3, 3)), requires_grad=True)
+    y = tn.einsum("iij->i", x.reshape(3, 3, 1) * tn.ones(1, 1, 2))
+    for _ in range(60):  # each pass makes its fresh letters anew
+        y.backward(np.ones(3), retain_graph=True)
+    np.testing.assert_allclose(x.grad, np.eye(3) * 2 * 60)
+
+
 def test_einsum_takes_operands_as_a_list():
     a, b = rng.standard_normal((2, 3)), rng.standard_normal((3, 2))
     np.testing.assert_allclose(tn.einsum("ij,jk", [a, b]).data, a @ b)

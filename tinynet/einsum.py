@@ -75,9 +75,10 @@ def _contract(equation: str, *operands):
 
 
 def _gradient_rule(subscripts: list[str], output: str, sizes: dict[str, int]):
-    free = iter(c for c in string.ascii_letters if c not in sizes)
+    unused = [c for c in string.ascii_letters if c not in sizes]
 
     def operand_gradient(k: int, g, operands):
+        free = iter(unused)
         others = [x for i, x in enumerate(operands) if i != k]
         other_subscripts = [s for i, s in enumerate(subscripts) if i != k]
         target, constants, constant_subscripts = [], [], []

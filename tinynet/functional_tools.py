@@ -7,7 +7,7 @@ import operator
 import numpy as np
 
 from tinynet.tensor import Tensor, as_tensor, where
-from tinynet.torch_names import normalize_dim
+from tinynet.torch_names import accepts_torch_names, normalize_dim
 
 PAD_MODES = {"constant": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
 """F.pad's modes (PyTorch's names) -> np.pad's."""
@@ -92,16 +92,17 @@ def _pad_by_index(x: Tensor, widths: list[tuple[int, int]], mode: str) -> Tensor
     return x
 
 
-def normalize(input: Tensor | np.ndarray, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
-    """input divided by its p-norm along `dim`, the norm at least `eps`:
+@accepts_torch_names
+def normalize(input: Tensor | np.ndarray, p: float = 2.0, axis: int = 1, eps: float = 1e-12) -> Tensor:
+    """input divided by its p-norm along `axis` (PyTorch: `dim`), the norm at least `eps`:
     x / max(||x||_p, eps), as PyTorch's F.normalize. A zero vector stays zero, gradient 0."""
     x = as_tensor(input)
     if x.dtype.kind != "f":
         raise TypeError(f"normalize: expected floating-point input, got dtype {x.dtype}")
     if not (isinstance(p, (int, float)) and 0 < p < float("inf")):
         raise ValueError(f"normalize: p must be a positive finite number, got {p!r}")
-    dim = normalize_dim("normalize", dim, x.shape)
-    powered = (x.abs() ** p).sum(axis=dim, keepdims=True)
+    axis = normalize_dim("normalize", axis, x.shape)
+    powered = (x.abs() ** p).sum(axis=axis, keepdims=True)
     nonzero = powered.data > 0
     safe = where(nonzero, powered, 1.0)  # keeps the p-th root's gradient finite at 0
     norm = where(nonzero, safe ** (1.0 / p), 0.0)
