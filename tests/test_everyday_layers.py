@@ -126,6 +126,8 @@ def test_group_norm_passes_gradcheck_and_names_bad_input():
         nn.GroupNorm(2, 5)
     with pytest.raises(ValueError, match="expected an input \\(N, 4, ...\\)"):
         layer(tn.Tensor(np.zeros((2, 3, 5))))
+    with pytest.raises(ValueError, match="whose C is divisible by num_groups=0"):
+        F.group_norm(tn.Tensor(np.zeros((2, 4, 5))), 0)
 
 
 @pytest.mark.parametrize("dim, size, shape", [(1, (2, 6), (3, 12)), (-1, (2, -1), (3, 4, 8)), (0, (1, 3), (3, 2))])

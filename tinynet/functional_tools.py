@@ -121,7 +121,7 @@ def group_norm(
     variance 1 (the biased variance, over its channels and positions), then each channel is
     scaled by weight[c] and shifted by bias[c] when these are given."""
     x = as_tensor(input)
-    if x.ndim < 2 or x.shape[1] % num_groups:
+    if not isinstance(num_groups, (int, np.integer)) or num_groups < 1 or x.ndim < 2 or x.shape[1] % num_groups:
         raise ValueError(
             f"group_norm: expected an input (N, C, ...) whose C is divisible by num_groups={num_groups}, "
             f"got shape {x.shape}"
