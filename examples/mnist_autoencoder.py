@@ -10,6 +10,7 @@ per pixel of the reconstruction (the sigmoid of the logits) on the test set.
     python examples/mnist_autoencoder.py                  # a grid of test digits over their reconstructions
     python examples/mnist_autoencoder.py --latent 2       # and a scatter plot of the 2-D codes
     python examples/mnist_autoencoder.py --epochs 2 --train-size 10000 --grid ''
+    python examples/mnist_autoencoder.py --export mnist_autoencoder.onnx   # and an ONNX file of it
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import argparse
 import time
 
 import numpy as np
-from mnist_training import load_data
+from mnist_training import add_export_flag, check_export, export_onnx, load_data
 from plotting import distinct_colors, pyplot, save_figure
 from tqdm import tqdm
 
@@ -148,6 +149,7 @@ def parse_args(argv) -> argparse.Namespace:
         "--scatter", metavar="PNG", help="with --latent 2: the codes' PNG (default mnist_autoencoder_codes.png)"
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_export_flag(parser, "the trained autoencoder (images in, one logit per pixel out)")
     args = parser.parse_args(argv)
     if args.epochs < 1:
         parser.error(f"--epochs must be at least 1, got {args.epochs}")
@@ -155,6 +157,7 @@ def parse_args(argv) -> argparse.Namespace:
         parser.error(f"--scatter needs --latent 2 (a 2-D code), got --latent {args.latent}")
     if args.scatter is None:
         args.scatter = "mnist_autoencoder_codes.png" if args.latent == 2 else ""
+    check_export(parser, args.export)
     return args
 
 
@@ -180,6 +183,8 @@ def main(argv=None) -> float:
             plot_grid(x_test[:16], drawn[:16], args.grid, f"latent {args.latent}, test error {error:.4f}")
         if args.scatter:
             plot_codes(codes, y_test, args.scatter)
+    if args.export:
+        export_onnx(model, x_test[:2], args.export)
     print(f"test reconstruction error: {error:.5f}")
     return error
 

@@ -3,6 +3,7 @@
 python examples/mnist_cnn.py                          # two conv blocks and a classifier, Adam
 python examples/mnist_cnn.py --epochs 2 --optimizer nadam --lr 2e-3
 python examples/mnist_cnn.py --eval mnist_cnn.npz     # accuracy of a saved model
+python examples/mnist_cnn.py --export mnist_cnn.onnx   # and the trained model as ONNX (docs/onnx.md)
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ the rows from top to bottom, and a linear layer classifies its last hidden state
 python examples/mnist_lstm.py                         # LSTM(28, 128), Adam, >98% test accuracy
 python examples/mnist_lstm.py --cell gru --epochs 3
 python examples/mnist_lstm.py --eval mnist_lstm.npz   # accuracy of a saved model
+python examples/mnist_lstm.py --export mnist_lstm.onnx # and the trained model as ONNX (docs/onnx.md)
 """
 
 from __future__ import annotations

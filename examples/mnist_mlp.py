@@ -5,6 +5,7 @@ python examples/mnist_mlp.py --optimizer sgdm --lr 0.05 --epochs 5
 python examples/mnist_mlp.py --eval mnist_mlp.npz     # accuracy of a saved model
 python examples/mnist_mlp.py --epochs 3 --diagnose    # gradient norms, update/weight ratios, dead ReLUs
 python examples/mnist_mlp.py --eval mnist_mlp.npz --report   # precision, recall, F1, confusion matrix
+python examples/mnist_mlp.py --export mnist_mlp.onnx   # and the trained model as ONNX (docs/onnx.md)
 """
 
 from __future__ import annotations

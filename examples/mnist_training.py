@@ -1,19 +1,25 @@
 """What the MNIST examples share: the optimizers by name, the flags (all checked before any data
 is loaded), the training loop with its progress bar, checkpoints and resuming, evaluation, saving
-and loading, and data-parallel training on MPI (--distributed, docs/distributed.md). Each example
-supplies its model.
+and loading, export to ONNX (--export, docs/onnx.md), and data-parallel training on MPI
+(--distributed, docs/distributed.md). Each example supplies its model.
 
-Exit status: 0 when done; 2 for a bad flag (with a usage line); 3 when the loss becomes NaN or
-infinite (training stops at once and saves nothing, so the last good model and checkpoint files
-stay as they were); 130 when interrupted by Ctrl-C (the message names the last checkpoint).
+Exit status: 0 when done; 2 for a bad flag (with a usage line, or for a --resume or --eval file
+that does not fit the model, with an error line); 3 when the loss becomes NaN or infinite
+(training stops at once and saves nothing, so the last good model and checkpoint files stay as
+they were); 130 when interrupted by Ctrl-C and 143 by SIGTERM (what `timeout`, SLURM and
+Kubernetes send): the message names the last checkpoint. A checkpoint is on disk before its
+epoch's line is printed, and one being written when the signal comes is finished first.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import math
 import os
+import re
+import signal
 import sys
 import tempfile
 import time
@@ -26,13 +32,18 @@ import tinynet as tn
 from tinynet import distributed as dist
 from tinynet import functional as F
 from tinynet import nn, optim
+from tinynet.checkpoint import TRAINING_MARK, npz_entry_names
 from tinynet.data import DataLoader, TensorDataset, load_mnist
 from tinynet.optim.lr_scheduler import CosineAnnealingLR
 
 EXIT_NON_FINITE_LOSS = 3
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a job stopped by Ctrl-C
+EXIT_TERMINATED = 143  # 128 + SIGTERM
+EXIT_BAD_FLAG = 2  # as argparse exits
 # the flags a resumed run may change: they do not shape the training
-NOT_SETTINGS = ("save", "checkpoint", "resume", "plot", "quiet", "eval", "data", "diagnose", "report", "distributed")
+NOT_SETTINGS = (
+    "save", "checkpoint", "resume", "plot", "quiet", "eval", "data", "diagnose", "report", "distributed", "export"
+)  # fmt: skip
 
 OPTIMIZERS = {
     "sgd": optim.SGD,
@@ -83,7 +94,45 @@ class NonFiniteLoss(ArithmeticError):
 
 
 class Interrupted(KeyboardInterrupt):
-    """Ctrl-C during training; the message names the last checkpoint to resume from."""
+    """Ctrl-C; raised by `train` with a message that names the last checkpoint to resume from."""
+
+    how, exit_status = "interrupted", EXIT_INTERRUPTED
+
+
+class Terminated(Interrupted):
+    """SIGTERM, raised wherever the program is, as Ctrl-C raises KeyboardInterrupt (see `run`)."""
+
+    how, exit_status = "terminated (SIGTERM)", EXIT_TERMINATED
+
+
+def stopped_by(error: KeyboardInterrupt) -> type[Interrupted]:
+    """Terminated for SIGTERM, else Interrupted (Ctrl-C)."""
+    return Terminated if isinstance(error, Terminated) else Interrupted
+
+
+class FlagError(Exception):
+    """A flag whose file does not fit the model (found once the model is made, before the data loads)."""
+
+
+DEFERRED_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def raise_terminated(signum, frame) -> None:
+    raise Terminated()
+
+
+@contextlib.contextmanager
+def interrupts_deferred():
+    """Ctrl-C and SIGTERM wait until the block is done, then act: a file being written is finished."""
+    received = []
+    deferred = {sig: signal.signal(sig, lambda signum, frame: received.append(signum)) for sig in DEFERRED_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in deferred.items():
+            signal.signal(sig, handler)
+    if received:
+        raise Terminated() if received[0] == signal.SIGTERM else KeyboardInterrupt()
 
 
 def train_epoch(
@@ -132,9 +181,15 @@ def parse_args(argv, description: str, epochs: int, lr: float, save: str, add_fl
     parser.add_argument("--lr", type=float, default=lr)
     parser.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="adam")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--save", default=save, help="where to save the trained model ('' to skip)")
+    parser.add_argument(
+        "--save",
+        default=None,
+        help=f"where to save the trained model ('' to skip); by default {save}, or {quick_name(save)} for a run "
+        "shortened by --train-size or fewer --epochs, so that a quick try never overwrites the full model",
+    )
     parser.add_argument("--data", default=None, help="folder with the MNIST files (default: the usual places)")
     parser.add_argument("--eval", metavar="PATH", help="only report the test accuracy of a saved model")
+    add_export_flag(parser, "the trained model (with --eval, the saved one)")
     parser.add_argument("--train-size", type=int, default=None, help="train on the first N images only")
     parser.add_argument("--plot", metavar="PNG", help="write the training curves to this PNG (needs matplotlib)")
     parser.add_argument(
@@ -158,15 +213,24 @@ def parse_args(argv, description: str, epochs: int, lr: float, save: str, add_fl
         help="train as one of the ranks of `mpirun -n N`, --batch-size split across them (docs/distributed.md)",
     )
     args = parser.parse_args(argv)
+    if args.save is None:
+        args.save = quick_name(save) if args.train_size is not None or args.epochs < epochs else save
     check_flags(parser, args)
     return args
+
+
+def quick_name(save: str) -> str:
+    """The file a shortened run saves to by default: mnist_mlp.npz -> mnist_mlp_quick.npz."""
+    stem, extension = os.path.splitext(save)
+    return f"{stem}_quick{extension}"
 
 
 def check_flags(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Refuse, with parser.error (exit status 2), any flag that would fail later or silently do
     something else: sizes below 1, a learning rate that is not a positive finite number, a file
     to write in a folder that does not exist or is not writable, a missing --data, --eval or
-    --resume, and a --resume checkpoint written with other settings."""
+    --resume, an --export without the onnx package, and a --resume checkpoint written with other
+    settings."""
     for flag in ("epochs", "batch_size", "train_size"):
         value = getattr(args, flag)
         if value is not None and value < 1:
@@ -177,27 +241,76 @@ def check_flags(parser: argparse.ArgumentParser, args: argparse.Namespace) -> No
         parser.error(f"argument --data: {args.data} is not an existing folder")
     if args.distributed:
         check_distributed(parser, args)
+    check_export(parser, args.export, args.save)
     if args.eval:
         if not os.path.isfile(args.eval):
             parser.error(f"argument --eval: {args.eval} is not an existing file")
         return
     for flag in ("save", "checkpoint", "plot"):
-        path = getattr(args, flag)
-        if not path:
-            continue
-        folder = os.path.dirname(os.path.abspath(path))
-        if not os.path.isdir(folder):
-            parser.error(f"argument --{flag}: the folder {folder} does not exist")
-        if os.path.isdir(path):
-            parser.error(f"argument --{flag}: {path} is a folder; give a file name")
-        try:
-            tempfile.TemporaryFile(dir=folder).close()  # the one sure test that a file can be written there
-        except OSError as error:
-            parser.error(f"argument --{flag}: cannot write in the folder {folder} ({error.strerror})")
-    if args.save and args.checkpoint and os.path.abspath(args.save) == os.path.abspath(args.checkpoint):
-        parser.error("argument --checkpoint: the same file as --save; give each its own file")
+        check_file_to_write(parser, flag, getattr(args, flag))
+    if args.save and args.checkpoint:
+        epoch = checkpoint_epoch_of(args.checkpoint, args.save, args.epochs)
+        if epoch == 0:
+            parser.error("argument --checkpoint: the same file as --save; give each its own file")
+        if epoch:
+            parser.error(
+                f"argument --save: {args.save} is where --checkpoint {args.checkpoint} writes epoch {epoch}'s "
+                "checkpoint; give the model file another name"
+            )
     if args.resume:
         check_resume(parser, args)
+
+
+def checkpoint_epoch_of(template: str, path: str, epochs: int) -> int | None:
+    """The epoch (1 to `epochs`) whose checkpoint, `template` with {epoch} replaced, is the file
+    `path`; 0 when `template` has no {epoch} and is `path`; else None."""
+    where = os.path.realpath(path)
+    template = os.path.join(os.path.realpath(os.path.dirname(os.path.abspath(template))), os.path.basename(template))
+    if "{epoch}" not in template:
+        return 0 if template == where else None
+    first, *rest = (re.escape(part) for part in template.split("{epoch}"))
+    pattern = first + "(?P<epoch>[1-9][0-9]*)" + "(?P=epoch)".join(rest)  # every {epoch} the same number
+    match = re.fullmatch(pattern, where)
+    return int(match["epoch"]) if match and int(match["epoch"]) <= epochs else None
+
+
+def check_file_to_write(parser: argparse.ArgumentParser, flag: str, path: str | None) -> None:
+    """The file of --flag (if given) can be written: its folder exists and is writable, and it is not a folder."""
+    if not path:
+        return
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        parser.error(f"argument --{flag}: the folder {folder} does not exist")
+    if os.path.isdir(path):
+        parser.error(f"argument --{flag}: {path} is a folder; give a file name")
+    try:
+        tempfile.TemporaryFile(dir=folder).close()  # the one sure test that a file can be written there
+    except OSError as error:
+        parser.error(f"argument --{flag}: cannot write in the folder {folder} ({error.strerror})")
+
+
+def add_export_flag(parser: argparse.ArgumentParser, what: str) -> None:
+    """The flag --export ONNX, which writes `what` as an ONNX file (checked by check_export)."""
+    parser.add_argument(
+        "--export", metavar="ONNX", help=f"write {what} as an ONNX file (needs the onnx extra, docs/onnx.md)"
+    )
+
+
+def check_export(parser: argparse.ArgumentParser, path: str | None, save: str | None = None) -> None:
+    """--export names a file that can be written, other than --save's, and the onnx package is there."""
+    if not path:
+        return
+    check_file_to_write(parser, "export", path)
+    if save and os.path.abspath(save) == os.path.abspath(path):
+        parser.error("argument --export: the same file as --save; give each its own file")
+    if importlib.util.find_spec("onnx") is None:
+        parser.error('argument --export: needs the onnx package: python -m pip install -e ".[onnx]"')
+
+
+def export_onnx(model: nn.Module, example: np.ndarray, path: str) -> None:
+    """Write the model as an ONNX file, for any batch size (`example`: a batch of its input)."""
+    tn.onnx.export(model, example, path)
+    print(f"exported the model to {path} (ONNX)")
 
 
 def check_distributed(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
@@ -263,10 +376,12 @@ def train(
     {"train_loss": [...], "test_accuracy": [...], "seconds": [...]}, one entry per epoch.
     With `diagnostics`, its table of the epoch follows each epoch's line.
 
-    With `checkpoint`, writes a checkpoint there after every epoch (with `run_settings` in it);
+    With `checkpoint`, writes a checkpoint there after every epoch (with `run_settings` in it),
+    before the epoch's line, and finishes it even when Ctrl-C or SIGTERM comes during the write;
     with `resume`, first restores the checkpoint there and continues from the epoch after it,
-    ending exactly as the run that wrote it would have. Ctrl-C raises Interrupted, whose message
-    names the last checkpoint; a NaN or infinite loss raises NonFiniteLoss.
+    ending exactly as the run that wrote it would have. Ctrl-C raises Interrupted (SIGTERM,
+    when `run` has made it raise Terminated, Terminated), whose message names the last
+    checkpoint; a NaN or infinite loss raises NonFiniteLoss.
 
     With `distributed`, this process is one of the ranks that mpirun started: the model starts
     from rank 0's parameters, each rank trains on its share of every batch of `batch_size`
@@ -296,6 +411,13 @@ def train(
             test_accuracy = accuracy(model, x_test, y_test) if rank == 0 else math.nan
             for key, value in zip(history, (train_loss, test_accuracy, seconds)):
                 history[key].append(value)
+            if checkpoint and rank == 0:
+                path = checkpoint.replace("{epoch}", str(epoch))
+                with interrupts_deferred():  # on disk before the epoch is reported
+                    tn.save_checkpoint(
+                        path, model, opt, schedule, loader, epoch=epoch, history=history, settings=run_settings or {}
+                    )
+                    last = (path, epoch)
             print(
                 f"epoch {epoch:2d}  train loss {train_loss:.4f}  test accuracy {test_accuracy:.4f}  {seconds:.2f} s",
                 flush=True,
@@ -303,18 +425,13 @@ def train(
             if diagnostics:
                 print(diagnostics.table(), flush=True)
                 diagnostics.reset()
-            if checkpoint and rank == 0:
-                path = checkpoint.replace("{epoch}", str(epoch))
-                tn.save_checkpoint(
-                    path, model, opt, schedule, loader, epoch=epoch, history=history, settings=run_settings or {}
-                )
-                last = (path, epoch)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as error:
         if last:
             where = f"the last checkpoint is {last[0]} (after epoch {last[1]}): continue with --resume {last[0]}"
         else:
             where = "no checkpoint was written" + ("" if checkpoint else " (--checkpoint PATH writes one per epoch)")
-        raise Interrupted(f"interrupted during epoch {epoch}; {where}") from None
+        stopped = stopped_by(error)
+        raise stopped(f"{stopped.how} during epoch {epoch}; {where}") from None
     return history
 
 
@@ -329,10 +446,16 @@ def load_data(args: argparse.Namespace, input_shape: tuple[int, ...]):
 
 def run(args: argparse.Namespace, make_model, input_shape: tuple[int, ...]) -> float:
     """Train `make_model()` on MNIST (or evaluate a saved one) as `args` say; returns the test
-    accuracy. A NaN or infinite loss exits with status 3 and Ctrl-C with status 130, each with a
-    message and without saving (see the module's docstring)."""
+    accuracy. A --resume or --eval file that does not fit the model exits with status 2 before
+    the data loads, a NaN or infinite loss with status 3, Ctrl-C with status 130 and SIGTERM,
+    which is handled as Ctrl-C, with 143, each with a message and without saving (see the
+    module's docstring)."""
+    previous = signal.signal(signal.SIGTERM, raise_terminated)
     try:
         return _run(args, make_model, input_shape)
+    except FlagError as error:
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(EXIT_BAD_FLAG) from None
     except NonFiniteLoss as error:
         if args.distributed and dist.get_rank() != 0:
             raise SystemExit(EXIT_NON_FINITE_LOSS) from None  # rank 0 tells
@@ -345,8 +468,30 @@ def run(args: argparse.Namespace, make_model, input_shape: tuple[int, ...]) -> f
         )
         raise SystemExit(EXIT_NON_FINITE_LOSS) from None
     except KeyboardInterrupt as error:
-        print(str(error) or "interrupted", file=sys.stderr)
-        raise SystemExit(EXIT_INTERRUPTED) from None
+        stopped = stopped_by(error)
+        if not args.distributed or dist.get_rank() == 0:  # rank 0 tells
+            print(str(error) or stopped.how, file=sys.stderr)
+        raise SystemExit(stopped.exit_status) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def load_fitting_files(args: argparse.Namespace, model: nn.Module, opt: optim.Optimizer | None) -> None:
+    """Check, before the data loads, that --resume's checkpoint and --eval's file fit `model` (and
+    `opt`), loading them into it; raise FlagError if not. --eval takes a model file (model.save,
+    --save) or a training checkpoint (--checkpoint), whose model it evaluates."""
+    flag, path = ("eval", args.eval) if args.eval else ("resume", args.resume)
+    if not path:
+        return
+    try:
+        if flag == "resume":
+            tn.load_checkpoint(path, model=model, optimizer=opt)
+        elif TRAINING_MARK in npz_entry_names(path):
+            tn.load_checkpoint(path, model=model)
+        else:
+            model.load(path)
+    except (ValueError, TypeError) as error:
+        raise FlagError(f"argument --{flag}: {error}") from None
 
 
 def _run(args: argparse.Namespace, make_model, input_shape: tuple[int, ...]) -> float:
@@ -354,13 +499,13 @@ def _run(args: argparse.Namespace, make_model, input_shape: tuple[int, ...]) -> 
     if not main:  # only rank 0 prints, shows progress and saves
         sys.stdout, args.quiet = open(os.devnull, "w"), True  # noqa: SIM115 (open for the life of the process)
     tn.manual_seed(args.seed)
-    data = load_data(args, input_shape)
     model = make_model()
+    opt = None if args.eval else OPTIMIZERS[args.optimizer](lr=args.lr)
+    load_fitting_files(args, model, opt)
+    data = load_data(args, input_shape)
     if args.eval:
-        model.load(args.eval)
         test_accuracy = accuracy(model, data[2], data[3])
     else:
-        opt = OPTIMIZERS[args.optimizer](lr=args.lr)
         history = train(
             model,
             opt,
@@ -383,6 +528,8 @@ def _run(args: argparse.Namespace, make_model, input_shape: tuple[int, ...]) -> 
             print(f"saved the model to {args.save}")
         if args.plot:
             plot_training_curves({args.optimizer: history}, args.plot, f"MNIST, {args.optimizer}, lr {args.lr}")
+    if args.export:
+        export_onnx(model, data[2][:2], args.export)
     if args.report:
         print(classification_report(predict(model, data[2]), data[3]))
     print(f"test accuracy: {test_accuracy:.4f}")

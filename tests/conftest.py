@@ -1,3 +1,5 @@
+import tracemalloc
+
 import numpy as np
 import pytest
 
@@ -11,6 +13,22 @@ def float64():
     tn.set_default_dtype(np.float64)
     yield
     tn.set_default_dtype(previous)
+
+
+@pytest.fixture
+def peak_memory():
+    """A function: the most memory, in bytes, that Python and numpy held at once while call() ran."""
+
+    def measure(call) -> int:
+        tracemalloc.start()
+        try:
+            call()
+        finally:
+            peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+        return peak
+
+    return measure
 
 
 @pytest.fixture

@@ -53,4 +53,4 @@ def test_autoencoder_lists_the_flags():
     ).stdout
     for flag in ["--epochs", "--batch-size", "--lr", "--seed", "--data", "--train-size", "--quiet", "--latent"]:
         assert flag in out
-    assert "--grid" in out and "--scatter" in out
+    assert "--grid" in out and "--scatter" in out and "--export" in out

@@ -3,9 +3,11 @@ each raises a tinynet error of the right type whose message names the problem (n
 traceback, never a silent wrong answer). A flag error exits with status 2 before any data loads."""
 
 import contextlib
+import gzip
 import importlib.util
 import io
 import sys
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +16,7 @@ import pytest
 import tinynet as tn
 from tinynet import functional as F
 from tinynet import nn, optim
+from tinynet.checkpoint import TRAINING_MARK
 from tinynet.data import DataLoader, TensorDataset, load_mnist, read_idx
 from tinynet.optim import lr_scheduler
 
@@ -113,6 +116,55 @@ def checkpoint_file(tmp, **settings):
     defaults = {"epochs": 10, "batch_size": 128, "lr": 2e-3, "optimizer": "adam", "seed": 0, "train_size": None}
     tn.save_checkpoint(tmp / "run.npz", nn.Linear(2, 2), optim.Adam(), epoch=1, settings={**defaults, **settings})
     return tmp / "run.npz"
+
+
+def crafted_checkpoint(tmp, change_json=None, entry=None, deflated_zeros=0):
+    """A checkpoint of Linear(2, 2) and Adam, its JSON text changed by `change_json(text)`, with
+    the .npy file `entry` = (name, bytes) added, or an entry of `deflated_zeros` bytes of zeros
+    (which deflate to almost nothing)."""
+    path = checkpoint_file(tmp)
+    with np.load(path) as archive:
+        entries = {name: archive[name] for name in archive.files}
+    if change_json:
+        entries[TRAINING_MARK] = np.array(change_json(str(entries[TRAINING_MARK])))
+    np.savez(path, **entries)
+    if entry:
+        with zipfile.ZipFile(path, "a") as archive:
+            archive.writestr(*entry)
+    if deflated_zeros:
+        with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr("junk.npy", npy_header((deflated_zeros,), "|u1") + bytes(deflated_zeros))
+    return path
+
+
+def npy_header(shape, dtype="<f4") -> bytes:
+    out = io.BytesIO()
+    np.lib.format.write_array_header_1_0(out, {"descr": dtype, "fortran_order": False, "shape": shape})
+    return out.getvalue()
+
+
+def model_file_with_deflated_entry(tmp):
+    path = model_file(tmp)
+    with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("junk.npy", npy_header((2 << 20,), "|u1") + bytes(2 << 20))
+    return path
+
+
+def idx_file(tmp, sizes, data=b"", compress=False):
+    content = bytes([0, 0, 8, len(sizes)]) + b"".join(n.to_bytes(4, "big") for n in sizes) + data
+    (tmp / "data-idx").write_bytes(gzip.compress(content) if compress else content)
+    return tmp / "data-idx"
+
+
+class Samples(tn.data.Dataset):
+    def __init__(self, *samples):
+        self.samples = samples
+
+    def __len__(self):
+        return len(self.samples)
+
+    def __getitem__(self, i):
+        return self.samples[i]
 
 
 class JobExit(Exception):
@@ -528,6 +580,30 @@ CASES = [
         r"mnist data folder not found: root='/no/such/folder' is not an existing folder",
     ),
     ("read_idx(a text file)", lambda tmp: read_idx(text_file(tmp)), ValueError, r"notes.txt: not an IDX file"),
+    (
+        "read_idx(sizes past int64)",
+        lambda tmp: read_idx(idx_file(tmp, [65536] * 4)),
+        ValueError,
+        r"data-idx: the header announces shape \(65536, 65536, 65536, 65536\).*more than an array can hold",
+    ),
+    (
+        "read_idx(a gzip longer than its header says)",
+        lambda tmp: read_idx(idx_file(tmp, [3], bytes(10 << 20), compress=True)),
+        ValueError,
+        r"data-idx: decompresses to more than the 11 bytes expected",
+    ),
+    (
+        "DataLoader over ragged samples",
+        lambda _: list(DataLoader(Samples(np.zeros(3), np.zeros(3), np.zeros(4)), batch_size=3)),
+        ValueError,
+        r"DataLoader: sample 2 has shape \(4,\), sample 0 has \(3,\); the samples of a batch must have one shape",
+    ),
+    (
+        "DataLoader over dicts of other keys",
+        lambda _: list(DataLoader(Samples({"image": 1, "label": 2}, {"image": 1}), batch_size=2)),
+        ValueError,
+        r"DataLoader: sample 1 has the keys \['image'\], sample 0 has \['image', 'label'\]",
+    ),
     # Module: save, load, load_state_dict
     (
         "Module.save into a missing folder",
@@ -638,6 +714,60 @@ CASES = [
         ValueError,
         r"optimizer: this state dict belongs to optimizer 'Adam', not 'SGD'",
     ),
+    (
+        "load_checkpoint of lr=-1",
+        lambda tmp: tn.load_checkpoint(
+            crafted_checkpoint(tmp, lambda text: text.replace('"lr": 0.001', '"lr": -1.0')), optimizer=optim.Adam()
+        ),
+        ValueError,
+        r"optimizer: invalid learning rate \(lr\): -1.0; it must be in \[0.0, inf\]",
+    ),
+    (
+        "load_checkpoint of betas=(1.5, 2)",
+        lambda tmp: tn.load_checkpoint(
+            crafted_checkpoint(tmp, lambda text: text.replace("[0.9, 0.999]", "[1.5, 2.0]")), optimizer=optim.Adam()
+        ),
+        ValueError,
+        r"optimizer: invalid beta at index 0 of betas: 1.5; it must be in \[0.0, 1.0\)",
+    ),
+    (
+        "load_checkpoint of JSON nested 5,000 deep",
+        lambda tmp: tn.load_checkpoint(
+            crafted_checkpoint(tmp, lambda text: text.replace('"epoch": 1', '"epoch": ' + "[" * 5000 + "]" * 5000))
+        ),
+        ValueError,
+        r"run.npz is not a valid tinynet training checkpoint .*: its JSON is nested deeper than Python can follow",
+    ),
+    (
+        "load_checkpoint of an array header claiming 7 TiB",
+        lambda tmp: tn.load_checkpoint(crafted_checkpoint(tmp, entry=("huge.npy", npy_header((7 << 40,), "|u1")))),
+        ValueError,
+        r"run.npz is not a tinynet training checkpoint .*'huge.npy' announces an array of shape \(7696581394432,\)",
+    ),
+    (
+        "load_checkpoint of a deflated entry of 2 MiB in 2 KB",
+        lambda tmp: tn.load_checkpoint(crafted_checkpoint(tmp, deflated_zeros=2 << 20)),
+        ValueError,
+        r"run.npz is not a tinynet training checkpoint .*'junk.npy' would expand from [\d,]+ to 2,097,280 bytes",
+    ),
+    (
+        "load_checkpoint of an entry nothing refers to",
+        lambda tmp: tn.load_checkpoint(crafted_checkpoint(tmp, entry=("junk.npy", npy_header((2,)) + bytes(8)))),
+        ValueError,
+        r"run.npz is not a valid .*: it holds entries that its contents do not refer to: \['junk'\]",
+    ),
+    (
+        "load_checkpoint of a generator state out of range",
+        lambda tmp: tn.load_checkpoint(crafted_checkpoint(tmp, lambda text: text.replace('"inc": ', '"inc": -'))),
+        ValueError,
+        r"tinynet's random generator: invalid PCG64 state .*out of bounds",
+    ),
+    (
+        "model.load of a deflated entry of 2 MiB in 2 KB",
+        lambda tmp: nn.Linear(2, 2).load(model_file_with_deflated_entry(tmp)),
+        ValueError,
+        r"model.npz is not a tinynet checkpoint .*'junk.npy' would expand from [\d,]+ to 2,097,280 bytes",
+    ),
     # Tensor ops
     (
         "matmul (2, 3) @ (4, 2)",
@@ -695,6 +825,36 @@ CASES = [
         r"exit 2: (?s:.*)argument --optimizer: invalid choice: 'adamx'",
     ),
     (
+        "--save where --checkpoint writes epoch 2",
+        lambda tmp: main_job("--checkpoint", tmp / "m{epoch}.npz", "--save", tmp / "m2.npz"),
+        JobExit,
+        r"exit 2: (?s:.*)argument --save: .*m2.npz is where --checkpoint .*m\{epoch\}.npz writes epoch 2's checkpoint",
+    ),
+    (
+        "--resume a checkpoint of another model",
+        lambda tmp: main_job("--resume", checkpoint_file(tmp)),
+        JobExit,
+        r"exit 2: error: argument --resume: load_checkpoint\(.*run.npz\), model: load_state_dict into Sequential",
+    ),
+    (
+        "--eval a file of another model",
+        lambda tmp: main_job("--eval", model_file(tmp)),
+        JobExit,
+        r"exit 2: error: argument --eval: load_state_dict into Sequential failed: missing keys: 0.weight",
+    ),
+    (
+        "--eval a training checkpoint of another model",
+        lambda tmp: main_job("--eval", checkpoint_file(tmp)),
+        JobExit,
+        r"exit 2: error: argument --eval: load_checkpoint\(.*run.npz\), model: load_state_dict into Sequential failed",
+    ),
+    (
+        "--eval a text file",
+        lambda tmp: main_job("--eval", text_file(tmp)),
+        JobExit,
+        r"exit 2: error: argument --eval: .*notes.txt is not an .npz file",
+    ),
+    (
         "--save into a missing folder",
         lambda _: main_job("--save", "/no/such/folder/m.npz"),
         JobExit,
@@ -717,6 +877,24 @@ CASES = [
         lambda tmp: main_job("--checkpoint", tmp / "m.npz", "--save", tmp / "m.npz"),
         JobExit,
         r"exit 2: (?s:.*)argument --checkpoint: the same file as --save",
+    ),
+    (
+        "--export into a missing folder",
+        lambda _: main_job("--export", "/no/such/folder/m.onnx"),
+        JobExit,
+        r"exit 2: (?s:.*)argument --export: the folder /no/such/folder does not exist",
+    ),
+    (
+        "--export a folder",
+        lambda tmp: main_job("--eval", model_file(tmp), "--export", tmp),
+        JobExit,
+        r"exit 2: (?s:.*)argument --export: .* is a folder; give a file name",
+    ),
+    (
+        "--export the same file as --save",
+        lambda tmp: main_job("--save", tmp / "m", "--export", tmp / "m"),
+        JobExit,
+        r"exit 2: (?s:.*)argument --export: the same file as --save",
     ),
     (
         "--plot into a missing folder",

@@ -1,9 +1,12 @@
 """tn.save_checkpoint / tn.load_checkpoint: exact resumes, atomic writes, checks before changes, no pickle."""
 
+import io
 import json
 import os
 import pickle
 import stat
+import subprocess
+import sys
 import zipfile
 
 import numpy as np
@@ -205,6 +208,63 @@ def test_files_get_normal_permissions(tmp_path, umask, mode):
         assert stat.S_IMODE(os.stat(tmp_path / name).st_mode) == mode
 
 
+def test_a_symlink_is_followed_its_target_written_and_the_link_kept(tmp_path):
+    (tmp_path / "runs").mkdir()
+    target, link = tmp_path / "runs" / "run.npz", tmp_path / "latest.npz"
+    link.symlink_to(target)  # dangling until the first save
+    tn.save_checkpoint(link, epoch=1)
+    assert link.is_symlink() and target.is_file()
+    tn.save_checkpoint(link, epoch=2)
+    nn.Linear(2, 2).save(tmp_path / "model.npz")
+    (tmp_path / "model-link.npz").symlink_to(tmp_path / "model.npz")
+    nn.Linear(2, 2).save(tmp_path / "model-link.npz")
+    assert (tmp_path / "model-link.npz").is_symlink()
+    assert link.is_symlink() and tn.load_checkpoint(target)["epoch"] == 2
+    assert sorted(os.listdir(tmp_path / "runs")) == ["run.npz"]
+
+
+def test_an_existing_file_keeps_its_permissions(tmp_path):
+    path = tmp_path / "run.npz"
+    tn.save_checkpoint(path, epoch=1)
+    os.chmod(path, 0o600)
+    tn.save_checkpoint(path, epoch=2)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    os.chmod(path, 0o640)
+    nn.Linear(2, 2).save(path)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o640
+
+
+def test_bytes_paths_are_accepted(tmp_path):
+    model = nn.Linear(2, 2)
+    path = os.fsencode(tmp_path / "run.npz")
+    tn.save_checkpoint(path, model, epoch=3)
+    assert tn.load_checkpoint(path, model=model)["epoch"] == 3
+    model.save(os.fsencode(tmp_path / "model.npz"))
+    nn.Linear(2, 2).load(os.fsencode(tmp_path / "model.npz"))
+
+
+def test_the_next_write_removes_the_temporaries_of_a_writer_that_died(tmp_path):
+    path = tmp_path / "run.npz"
+    tn.save_checkpoint(path, epoch=1)
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()  # its pid now names no process
+    stale = [f".run.npz.{ended.pid}.0badc0de.tmp", ".run.npz.deadbeef.tmp"]  # the second as older versions named it
+    running = f".run.npz.{os.getppid()}.12345678.tmp"  # a writer still at work: left alone
+    others = [".other.npz.deadbeef.tmp", "run.npz.deadbeef.tmp"]
+    for name in [*stale, running, *others]:
+        (tmp_path / name).write_bytes(b"half a checkpoint")
+    tn.save_checkpoint(path, epoch=2)
+    assert sorted(os.listdir(tmp_path)) == sorted([running, *others, "run.npz"])
+
+
+def test_the_folder_is_synced_after_the_rename(tmp_path, monkeypatch):
+    synced = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(stat.S_ISDIR(os.fstat(fd).st_mode)), real_fsync(fd)))
+    atomic_write(tmp_path / "out.bin", lambda f: f.write(b"data"))
+    assert synced == [False, True]  # the file, then the folder that holds its new name
+
+
 def test_no_pickle_on_saving_or_loading(tmp_path, monkeypatch):
     model, opt, schedule, loader = make_run()
     train_steps(model, opt, batches(loader), 2)
@@ -326,6 +386,14 @@ def bad_lr(entries, content):
     content["tree"]["optimizer"]["hyperparameters"]["lr"] = float("nan")
 
 
+def negative_lr(entries, content):
+    content["tree"]["optimizer"]["hyperparameters"]["lr"] = -1.0
+
+
+def betas_out_of_range(entries, content):
+    content["tree"]["optimizer"]["hyperparameters"]["betas"] = {"__tuple__": [1.5, 2.0]}
+
+
 def bad_step_count(entries, content):
     content["tree"]["optimizer"]["step_count"] = -1
 
@@ -354,6 +422,12 @@ def bad_step_count(entries, content):
         (missing_array, ValueError, r"not a valid tinynet training checkpoint.*'optimizer/state/exp_avg' is missing"),
         (bad_lr, ValueError, r"invalid lr: nan"),
         (bad_step_count, ValueError, r"step_count: -1; it must be an integer >= 0"),
+        (negative_lr, ValueError, r"optimizer: invalid learning rate \(lr\): -1.0; it must be in \[0.0, inf\]"),
+        (
+            betas_out_of_range,
+            ValueError,
+            r"optimizer: invalid beta at index 0 of betas: 1.5; it must be in \[0.0, 1.0\)",
+        ),
     ],
 )
 def test_a_bad_checkpoint_changes_nothing(tmp_path, change, error, message):
@@ -377,7 +451,7 @@ def test_damaged_and_wrong_files_are_named(tmp_path):
     flipped = tmp_path / "flipped.npz"
     middle = len(content) // 2
     flipped.write_bytes(content[:middle] + bytes([content[middle] ^ 0xFF]) + content[middle + 1 :])
-    with pytest.raises(ValueError, match=r"flipped.npz is not a tinynet training checkpoint"):
+    with pytest.raises(ValueError, match=r"flipped.npz is not a (valid )?tinynet training checkpoint"):
         tn.load_checkpoint(flipped)
     model_file = tmp_path / "model.npz"
     nn.Linear(2, 2).save(model_file)
@@ -389,7 +463,7 @@ def test_damaged_and_wrong_files_are_named(tmp_path):
         tn.load_checkpoint(tmp_path / "missing.npz")
     with zipfile.ZipFile(tmp_path / "json.npz", "w") as archive:
         archive.writestr(f"{TRAINING_MARK}.npy", b"not an array")
-    with pytest.raises(ValueError, match=r"json.npz is not a valid tinynet training checkpoint"):
+    with pytest.raises(ValueError, match=r"json.npz is not a (valid )?tinynet training checkpoint"):
         tn.load_checkpoint(tmp_path / "json.npz")
 
 
@@ -425,3 +499,107 @@ def test_load_state_dict_checks_every_value_before_changing_any():
     model.load_state_dict(state)
     assert model[1].running_var.dtype == np.float32 and model[1].running_var.tolist() == [3.0, 4.0]
     np.testing.assert_array_equal(model[0].weight.data, before["0.weight"] + 1)
+
+
+# ---------------------------------------------------------------- crafted files: named errors, bounded memory
+
+
+def add_entry(path, name, data: bytes, compress=zipfile.ZIP_STORED):
+    """Add the entry `name` (an .npy file's bytes) to the .npz archive at `path`."""
+    with zipfile.ZipFile(path, "a", compression=compress) as archive:
+        archive.writestr(name, data)
+
+
+def npy_header(shape, dtype="<f4") -> bytes:
+    out = io.BytesIO()
+    np.lib.format.write_array_header_1_0(out, {"descr": dtype, "fortran_order": False, "shape": shape})
+    return out.getvalue()
+
+
+def deflated_zeros_entry(path, name, size):
+    """Add a deflated entry of `size` bytes of zeros under a matching header (1 MB of zeros deflates to 1 KB)."""
+    with (
+        zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED) as archive,
+        archive.open(name, "w", force_zip64=True) as entry,
+    ):
+        entry.write(npy_header((size,), "|u1"))
+        chunk = bytes(1 << 20)
+        for _ in range(size >> 20):
+            entry.write(chunk)
+
+
+def test_an_unexpected_deflated_entry_is_refused_before_anything_is_loaded(tmp_path, peak_memory):
+    path = saved_run(tmp_path)
+    deflated_zeros_entry(path, "junk.npy", 300 << 20)  # 300 MiB in 0.3 MB
+    model = nn.Linear(2, 2)
+    model.save(tmp_path / "model.npz")
+    deflated_zeros_entry(tmp_path / "model.npz", "junk.npy", 300 << 20)
+
+    def load():
+        with pytest.raises(ValueError, match=r"run.npz is not a tinynet training checkpoint.*'junk.npy' would expand"):
+            tn.load_checkpoint(path)
+        with pytest.raises(ValueError, match=r"model.npz is not a tinynet checkpoint.*'junk.npy' would expand from"):
+            model.load(tmp_path / "model.npz")
+
+    assert peak_memory(load) < 10 << 20
+
+
+def test_an_entry_its_contents_do_not_refer_to_is_refused_before_it_is_read(tmp_path):
+    path = saved_run(tmp_path)
+    add_entry(path, "junk.npy", npy_header((1000,)) + bytes(4000))
+    with pytest.raises(
+        ValueError, match=r"run.npz is not a valid .* entries that its contents do not refer to: \['junk'\]"
+    ):
+        tn.load_checkpoint(path)
+
+
+@pytest.mark.parametrize("where", ["checkpoint", "model file"])
+def test_an_array_header_claiming_7_tib_is_refused_by_name(tmp_path, where):
+    path = saved_run(tmp_path) if where == "checkpoint" else tmp_path / "model.npz"
+    if where == "model file":
+        nn.Linear(2, 2).save(path)
+    add_entry(path, "huge.npy", npy_header(((7 << 40) // 4,)) + bytes(64))
+    with pytest.raises(
+        ValueError, match=r"'huge.npy' announces an array of shape \(1924145348608,\).*but it holds 64 bytes"
+    ):
+        tn.load_checkpoint(path) if where == "checkpoint" else nn.Linear(2, 2).load(path)
+
+
+def test_json_nested_5000_deep_is_refused_by_name(tmp_path):
+    path = tmp_path / "run.npz"
+    tn.save_checkpoint(path, epoch=1)
+    with np.load(path) as archive:
+        text = str(archive[TRAINING_MARK])
+    np.savez(path, **{TRAINING_MARK: np.array(text.replace('"epoch": 1', '"epoch": ' + "[" * 5000 + "]" * 5000))})
+    with pytest.raises(ValueError, match=r"run.npz is not a valid tinynet training checkpoint.*nested deeper"):
+        tn.load_checkpoint(path)
+
+
+def out_of_range_generator(entries, content):
+    content["tree"]["random"]["state"]["state"] = 2**200
+
+
+def negative_generator(entries, content):
+    content["tree"]["random"]["state"]["inc"] = -1
+
+
+def out_of_range_loader_generator(entries, content):
+    content["tree"]["loader"]["generator"]["has_uint32"] = 2**100
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (out_of_range_generator, r"tinynet's random generator: invalid PCG64 state .*too large"),
+        (negative_generator, r"tinynet's random generator: invalid PCG64 state .*out of bounds"),
+        (out_of_range_loader_generator, r"loader: DataLoader.load_state_dict: invalid PCG64 state"),
+    ],
+)
+def test_a_corrupt_generator_state_is_refused_by_name(tmp_path, change, message):
+    path = saved_run(tmp_path)
+    rewrite(path, change)
+    pieces = make_run(seed=2)
+    before = snapshot(*pieces)
+    with pytest.raises(ValueError, match=message):
+        tn.load_checkpoint(path, *pieces)
+    assert_unchanged(before, snapshot(*pieces))

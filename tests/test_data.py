@@ -4,6 +4,7 @@ import http.server
 import os
 import threading
 import typing
+import zlib
 
 import numpy as np
 import pytest
@@ -289,3 +290,106 @@ def test_dataloader_and_dataset_errors():
         DataLoader(42)
     with pytest.raises(NotImplementedError, match="must define __len__"):
         len(Dataset())
+
+
+# ---------------------------------------------------------------- untrusted files, bounded
+
+
+def gzip_of_zeros(path, size: int, header: bytes = b"") -> None:
+    """Write a gzip file of `header` then zeros, `size` bytes in all, without holding them in memory."""
+    stream = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    with open(path, "wb") as f:
+        f.write(stream.compress(header))
+        chunk = bytes(1 << 20)
+        for _ in range((size - len(header)) >> 20):
+            f.write(stream.compress(chunk))
+        f.write(stream.flush())
+
+
+def test_a_gzip_bomb_named_as_mnist_is_refused_without_decompressing_more_than_mnist_holds(tmp_path, peak_memory):
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    for f in mnist_module.MNIST.files:
+        (folder / f.name).write_bytes((mnist_module.PROJECT_DATASETS / "mnist" / f.name).read_bytes())
+    header = bytes([0, 0, 8, 3]) + b"".join(n.to_bytes(4, "big") for n in (60_000, 28, 28))
+    gzip_of_zeros(folder / "train-images-idx3-ubyte.gz", 400 << 20, header)  # 400 MiB in 0.4 MB of gzip
+
+    def load():
+        with pytest.raises(
+            ChecksumError, match=r"train-images-idx3-ubyte.gz: decompresses to more than the 47,040,016"
+        ):
+            load_mnist(root=tmp_path, download=False)
+
+    assert peak_memory(load) < 150 << 20  # the real train images are 47 MB; the bomb would be 400
+
+
+def test_read_idx_decompresses_no_more_than_its_header_announces(tmp_path, peak_memory):
+    header = bytes([0, 0, 8, 1]) + (10).to_bytes(4, "big")
+    gzip_of_zeros(tmp_path / "labels.gz", 200 << 20, header)
+
+    def read():
+        with pytest.raises(ValueError, match=r"labels.gz: decompresses to more than the 18 bytes expected"):
+            read_idx(tmp_path / "labels.gz")
+
+    assert peak_memory(read) < 20 << 20
+
+
+def test_an_idx_header_whose_size_overflows_int64_is_refused_naming_the_file(tmp_path):
+    path = tmp_path / "huge-idx3-ubyte"
+    path.write_bytes(bytes([0, 0, 8, 4]) + b"".join((65_536).to_bytes(4, "big") for _ in range(4)))  # 2**64 elements
+    with pytest.raises(ValueError, match=r"huge-idx3-ubyte: the header announces shape \(65536, 65536, 65536, 65536\)"):
+        read_idx(path)
+
+
+# ---------------------------------------------------------------- batches of other samples
+
+
+class Samples(Dataset):
+    """A dataset of the given samples."""
+
+    def __init__(self, samples):
+        self.samples = samples
+
+    def __len__(self):
+        return len(self.samples)
+
+    def __getitem__(self, i):
+        return self.samples[i]
+
+
+def test_dict_samples_are_batched_key_by_key_as_pytorch_does():
+    torch = pytest.importorskip("torch")
+    from torch.utils.data import default_collate
+
+    rng = np.random.default_rng(0)
+    samples = [
+        {"image": rng.standard_normal((2, 3)).astype(np.float32), "label": i % 3, "pair": (np.float32(i), i * 2)}
+        for i in range(5)
+    ]
+    ours = list(DataLoader(Samples(samples), batch_size=2))
+    theirs = list(torch.utils.data.DataLoader(samples, batch_size=2, collate_fn=default_collate))
+    assert len(ours) == len(theirs) == 3
+    for mine, reference in zip(ours, theirs):
+        assert mine.keys() == reference.keys() == {"image", "label", "pair"}
+        np.testing.assert_array_equal(mine["image"], reference["image"].numpy())
+        np.testing.assert_array_equal(mine["label"], reference["label"].numpy())
+        assert len(mine["pair"]) == len(reference["pair"]) == 2
+        for field, reference_field in zip(mine["pair"], reference["pair"]):
+            np.testing.assert_array_equal(field, reference_field.numpy())
+
+
+@pytest.mark.parametrize(
+    "samples, message",
+    [
+        ([np.zeros(3), np.zeros(3), np.zeros(4)], r"sample 2 has shape \(4,\), sample 0 has \(3,\).*pad them"),
+        ([(np.zeros(2), 1), (np.zeros(5), 0)], r"sample 1\[0\] has shape \(5,\), sample 0\[0\] has \(2,\)"),
+        ([{"x": np.zeros(2)}, {"x": np.zeros(2)}, {"x": np.zeros(1)}], r"sample 2\['x'\] has shape \(1,\)"),
+        ([{"x": 1}, {"y": 2}], r"sample 1 has the keys \['y'\], sample 0 has \['x'\]"),
+        ([(1, 2), (1, 2, 3)], r"sample 1 has 3 fields, sample 0 has 2 fields"),
+        ([[1, 2], [1, [2, 3]]], r"sample 1 is ragged"),
+    ],
+    ids=["arrays", "tuple field", "dict field", "other keys", "other fields", "ragged list"],
+)
+def test_samples_that_do_not_fit_in_one_batch_are_named_by_index(samples, message):
+    with pytest.raises(ValueError, match=rf"DataLoader: {message}"):
+        list(DataLoader(Samples(samples), batch_size=len(samples)))

@@ -8,11 +8,13 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+import tinynet as tn
 from tinynet import distributed as dist
 from tinynet.data import DataLoader, TensorDataset
 
@@ -237,3 +239,64 @@ def test_the_main_job_trains_on_two_ranks_prints_once_and_resumes_bit_identical(
         cwd=tmp_path,
     )
     assert alone.returncode == 2 and "written by 2 ranks; this run has 1 rank" in alone.stderr
+
+
+# ------------------------------------------------------------------ a failing rank stops every rank
+
+
+def documented_loop() -> str:
+    """The training loop of docs/distributed.md ("Your own training loop"), as a reader copies it."""
+    text = (Path(__file__).resolve().parents[1] / "docs" / "distributed.md").read_text()
+    return text.split("## Your own training loop", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+
+
+def run_ranks(command, cwd, timeout=90):
+    """`mpirun -n 2 command` and the seconds it took; the test fails instead of hanging."""
+    env = {**os.environ, "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1", "OMP_NUM_THREADS": "1"}
+    start = time.monotonic()
+    result = subprocess.run(
+        [mpirun(), "-n", "2", "--oversubscribe", *command],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        cwd=cwd,
+    )
+    return result, time.monotonic() - start
+
+
+@mpi
+@pytest.mark.parametrize("failing", [{1}, {0, 1}], ids=["rank 1 fails", "every rank fails"])
+def test_an_exception_on_a_rank_of_the_documented_loop_stops_every_rank_and_is_printed_once(tmp_path, failing):
+    loop = documented_loop()
+    step = "        loss.backward()\n"
+    assert step in loop
+    failure = (
+        f"        if epoch == 2 and rank in {failing}:\n            raise RuntimeError(f'disk gone on rank {{rank}}')\n"
+    )
+    (tmp_path / "train.py").write_text(loop.replace(step, step + failure))
+    result, seconds = run_ranks([sys.executable, "train.py"], tmp_path)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert seconds < 30  # the ranks that did not fail were waiting in all_reduce
+    first = min(failing)
+    assert output.count("RuntimeError: disk gone on rank") == 1, output
+    assert f"RuntimeError: disk gone on rank {first}" in output
+    assert f"tinynet.distributed: rank {first} of 2 failed with the error above; stopping every rank" in output
+    assert "final loss" not in output
+
+
+@mpi
+def test_the_main_job_stops_every_rank_when_rank_0_cannot_write_its_checkpoint(tmp_path):
+    example = Path(__file__).resolve().parents[1] / "examples" / "mnist_mlp.py"
+    (tmp_path / "after2.npz").mkdir()  # epoch 2's checkpoint cannot be written: a folder is in the way
+    flags = ["--distributed", "--epochs", "4", "--train-size", "2000", "--quiet", "--checkpoint", "after{epoch}.npz"]
+    result, seconds = run_ranks([sys.executable, str(example), *flags], tmp_path)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert seconds < 60
+    assert output.count("Traceback") == 1 and "IsADirectoryError" in output, output
+    assert "tinynet.distributed: rank 0 of 2 failed with the error above; stopping every rank" in output
+    assert "epoch  3" not in output and "test accuracy:" not in output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["after1.npz", "after2.npz"]
+    assert tn.load_checkpoint(tmp_path / "after1.npz")["epoch"] == 1

@@ -84,17 +84,24 @@ def test_a_stale_quote_is_caught():
     assert not appears_in(relu.replace("relu", "ReLU"), relu)  # the whole method, with one word changed
 
 
-NEEDS = {"distributed.md": "mpi4py"}  # the optional extra that a document's examples need
+NEEDS = {"distributed.md": ["mpi4py"], "onnx.md": ["onnx", "onnxruntime"]}  # the optional packages of a document
+# An example that imports an optional test dependency, and the examples after it, are skipped without it.
+EXAMPLE_NEEDS = {"import torch": "torch"}
 
 
 @EACH_DOCUMENT
 def test_examples_run(document, tmp_path, monkeypatch):
-    if document.name in NEEDS:
-        pytest.importorskip(NEEDS[document.name])
+    for package in NEEDS.get(document.name, []):
+        pytest.importorskip(package)
     monkeypatch.chdir(tmp_path)
     namespace = {"__name__": "__docs__"}
     try:
         for i, code in enumerate(examples(document)):
+            for line, module in EXAMPLE_NEEDS.items():
+                if line in code:
+                    pytest.importorskip(
+                        module, reason=f"{document.name}: example {i + 1} and those after it need {module}"
+                    )
             error = None
             try:
                 exec(compile(code, f"{document.name} example {i + 1}", "exec"), namespace)

@@ -16,8 +16,8 @@ class TinynetOps:
     """The few operations whose spelling differs between tinynet and PyTorch."""
 
     cat, stack, where, maximum, minimum = tn.concatenate, tn.stack, tn.where, tn.maximum, tn.minimum
-    amax = staticmethod(lambda x, axis: x.max(axis=axis))
-    amin = staticmethod(lambda x, axis: x.min(axis=axis))
+    amax = staticmethod(lambda x, axis: x.amax(axis=axis))
+    amin = staticmethod(lambda x, axis: x.amin(axis=axis))
     logsumexp = staticmethod(lambda x, axis: x.logsumexp(axis=axis))
     std = staticmethod(lambda x, axis: x.std(axis=axis, ddof=1))
     clip = staticmethod(lambda x, low, high: x.clip(low, high))

@@ -64,7 +64,7 @@ def test_mnist_mlp_optimizer_flag(optimizer, capsys):
 @pytest.mark.parametrize("example", ["mnist_mlp.py", "mnist_cnn.py", "mnist_lstm.py"])
 def test_mnist_examples_list_the_flags(example):
     out = subprocess.run([sys.executable, str(EXAMPLES / example), "--help"], capture_output=True, text=True)
-    for flag in ["--epochs", "--batch-size", "--lr", "--optimizer", "--seed", "--save", "--data", "--eval"]:
+    for flag in ["--epochs", "--batch-size", "--lr", "--optimizer", "--seed", "--save", "--data", "--eval", "--export"]:
         assert flag in out.stdout
 
 
@@ -137,3 +137,30 @@ def test_examples_without_matplotlib_say_how_to_get_pictures(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "quadratic: (x² + 50 y²) / 2" in out and 'pip install -e ".[plot]"' in out
     assert not list(tmp_path.glob("*.png"))
+
+
+def test_what_the_examples_write_is_ignored_by_git_and_the_docs_pictures_are_not():
+    root = EXAMPLES.parent
+    if shutil.which("git") is None or not (root / ".git").exists():
+        pytest.skip("needs git and a checkout")
+    outputs = [
+        "mnist_mlp.npz",
+        "mnist_mlp_quick.npz",
+        "mnist_cnn.npz",
+        "mnist_lstm.npz",
+        "run3.npz",
+        "compare_optimizers.png",
+        "decision_boundary.png",
+        "decision_boundary.gif",
+        "mnist_autoencoder.png",
+        "mnist_autoencoder_codes.png",
+        "optimizer_plots/rosenbrock.png",
+        "graph.dot",
+        "graph.png",
+        "examples/mnist_mlp.npz",
+        "examples/optimizer_plots/beale.gif",
+    ]
+    ignored = subprocess.run(["git", "check-ignore", *outputs], cwd=root, capture_output=True, text=True).stdout
+    assert ignored.split() == outputs
+    kept = subprocess.run(["git", "check-ignore", "docs/images/graph.png"], cwd=root, capture_output=True, text=True)
+    assert kept.returncode == 1  # not ignored

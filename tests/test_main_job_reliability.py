@@ -21,7 +21,10 @@ QUICK = ["--train-size", "2000", "--quiet"]
 
 def main_job(*flags, timeout=120):
     return subprocess.run(
-        [sys.executable, str(EXAMPLES / "mnist_mlp.py"), *flags], capture_output=True, text=True, timeout=timeout
+        [sys.executable, str(EXAMPLES / "mnist_mlp.py"), *map(str, flags)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 
@@ -72,32 +75,6 @@ def test_a_diverging_run_stops_at_the_first_nan_and_saves_nothing(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["good-checkpoint.npz", "good.npz"]
 
 
-def test_ctrl_c_ends_cleanly_naming_the_last_checkpoint(tmp_path):
-    checkpoint = tmp_path / "run.npz"
-    flags = ["--epochs", "50", "--save", str(tmp_path / "model.npz"), "--checkpoint", str(checkpoint), *QUICK]
-    job = subprocess.Popen(
-        [sys.executable, str(EXAMPLES / "mnist_mlp.py"), *flags],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.monotonic() + 120
-    while not checkpoint.exists() and job.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.02)
-    job.send_signal(signal.SIGINT)
-    stdout, stderr = job.communicate(timeout=60)
-    assert job.returncode == 130, stderr
-    assert "Traceback" not in stderr and "saved the model" not in stdout
-    match = re.search(
-        rf"interrupted during epoch \d+; the last checkpoint is {re.escape(str(checkpoint))} "
-        rf"\(after epoch (\d+)\): continue with --resume {re.escape(str(checkpoint))}",
-        stderr,
-    )
-    assert match, stderr
-    assert tn.load_checkpoint(checkpoint)["epoch"] == int(match[1])
-    assert not (tmp_path / "model.npz").exists() and sorted(os.listdir(tmp_path)) == ["run.npz"]
-
-
 @pytest.mark.parametrize(
     "flags, message",
     [
@@ -111,3 +88,92 @@ def test_a_bad_flag_exits_with_status_2_and_a_usage_line(flags, message):
     assert result.returncode == 2
     assert result.stderr.startswith("usage: mnist_mlp.py") and re.search(message, result.stderr)
     assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+# ---------------------------------------------------------------- signals and the checkpoint on disk
+
+
+def start_main_job(*flags, patch=""):
+    """The main job in a subprocess, `patch` (Python code run after importing tinynet as tn)
+    applied first; stdout and stderr are pipes."""
+    code = "\n".join(
+        [
+            "import os, runpy, signal, sys, time",
+            f"sys.path.insert(0, {str(EXAMPLES)!r})",
+            "import tinynet as tn",
+            patch,
+            f"sys.argv = ['mnist_mlp.py', *{[str(f) for f in flags]!r}]",
+            f"runpy.run_path({str(EXAMPLES / 'mnist_mlp.py')!r}, run_name='__main__')",
+        ]
+    )
+    return subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1
+    )
+
+
+@pytest.mark.parametrize(
+    "sig, status, words",
+    [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, r"terminated \(SIGTERM\)")],
+    ids=["Ctrl-C", "SIGTERM"],  # SIGTERM: as `timeout`, SLURM and Kubernetes stop a job
+)
+def test_ctrl_c_and_sigterm_end_cleanly_naming_the_last_checkpoint(tmp_path, sig, status, words):
+    checkpoint = tmp_path / "run.npz"
+    job = start_main_job("--epochs", "50", "--save", tmp_path / "model.npz", "--checkpoint", checkpoint, *QUICK)
+    deadline = time.monotonic() + 120
+    while not checkpoint.exists() and job.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    job.send_signal(sig)
+    stdout, stderr = job.communicate(timeout=60)
+    assert job.returncode == status, stderr
+    assert "Traceback" not in stderr and "saved the model" not in stdout
+    match = re.search(
+        rf"{words} during epoch \d+; the last checkpoint is {re.escape(str(checkpoint))} "
+        rf"\(after epoch (\d+)\): continue with --resume {re.escape(str(checkpoint))}",
+        stderr,
+    )
+    assert match, stderr
+    assert tn.load_checkpoint(checkpoint)["epoch"] == int(match[1])
+    assert sorted(os.listdir(tmp_path)) == ["run.npz"]  # no model file, no temporary left behind
+
+
+@pytest.mark.parametrize("sig, status", [(signal.SIGTERM, 143), (signal.SIGINT, 130)], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_during_the_checkpoint_write_lets_the_write_finish(tmp_path, sig, status):
+    checkpoint = tmp_path / "after{epoch}.npz"
+    signal_while_writing = (
+        "write = tn.save_checkpoint\n"
+        "def signalled(*args, **kwargs):\n"
+        f"    os.kill(os.getpid(), {int(sig)})  # the signal arrives as the write begins\n"
+        "    time.sleep(0.2)\n"
+        "    write(*args, **kwargs)\n"
+        "tn.save_checkpoint = signalled"
+    )
+    job = start_main_job("--epochs", "3", "--checkpoint", checkpoint, "--save", "", *QUICK, patch=signal_while_writing)
+    stdout, stderr = job.communicate(timeout=120)
+    assert job.returncode == status, stderr
+    after1 = tmp_path / "after1.npz"
+    assert f"during epoch 1; the last checkpoint is {after1} (after epoch 1)" in stderr, stderr
+    assert tn.load_checkpoint(after1)["epoch"] == 1
+    assert sorted(os.listdir(tmp_path)) == ["after1.npz"]
+    assert "epoch  1" not in stdout  # interrupted before it was reported, but the epoch is not lost
+
+
+def test_the_checkpoint_is_on_disk_before_its_epoch_is_reported(tmp_path):
+    checkpoint = tmp_path / "run.npz"
+    job = start_main_job("--epochs", "50", "--checkpoint", checkpoint, "--save", "", *QUICK)
+    line = job.stdout.readline()
+    while line and not line.startswith("epoch  1 "):
+        line = job.stdout.readline()
+    on_disk = checkpoint.exists()
+    job.send_signal(signal.SIGINT)  # Ctrl-C right after "epoch 1 ..." names epoch 1's checkpoint at least
+    _, stderr = job.communicate(timeout=60)
+    assert line.startswith("epoch  1 ") and on_disk
+    assert job.returncode == 130
+    assert re.search(rf"the last checkpoint is {re.escape(str(checkpoint))} \(after epoch \d+\)", stderr), stderr
+
+
+def test_eval_of_a_training_checkpoint_evaluates_its_model(tmp_path):
+    run = main_job("--epochs", "1", "--checkpoint", tmp_path / "run.npz", "--save", "", *QUICK)
+    assert run.returncode == 0, run.stderr
+    evaluated = main_job("--eval", tmp_path / "run.npz")
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert evaluated.stdout.splitlines()[-1] == run.stdout.splitlines()[-1]  # test accuracy: the same number

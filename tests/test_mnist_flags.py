@@ -117,3 +117,22 @@ def test_progress_bars_go_to_a_terminal_but_not_into_a_log():
     os.close(terminal)
     assert shown.wait(timeout=120) == 0
     assert b"epoch 1/2" in screen and b"\r" in screen
+
+
+def test_a_quick_try_saves_beside_the_full_model_never_over_it(tmp_path, monkeypatch, capsys):
+    from mnist_training import parse_args
+
+    def saved_to(*flags):
+        return parse_args(list(flags), "", epochs=10, lr=1e-3, save="mnist_mlp.npz").save
+
+    assert saved_to() == saved_to("--epochs", "12") == "mnist_mlp.npz"
+    assert saved_to("--train-size", "2000", "--epochs", "1") == "mnist_mlp_quick.npz"
+    assert saved_to("--epochs", "1") == saved_to("--train-size", "60000") == "mnist_mlp_quick.npz"
+    assert saved_to("--train-size", "2000", "--save", "mine.npz") == "mine.npz"
+    assert saved_to("--train-size", "2000", "--save", "") == ""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mnist_mlp.npz").write_bytes(b"the full model")
+    load_example("mnist_mlp").main(["--train-size", "500", "--epochs", "1", "--quiet"])
+    assert "saved the model to mnist_mlp_quick.npz" in capsys.readouterr().out
+    assert (tmp_path / "mnist_mlp.npz").read_bytes() == b"the full model"
+    assert (tmp_path / "mnist_mlp_quick.npz").is_file()

@@ -16,6 +16,8 @@ MATRIX = rng.standard_normal((4, 2))
 PROBABILITIES = rng.uniform(0.05, 0.95, (3, 4))
 LABELS = np.array([0, 3, 1])
 CONDITION = rng.random((3, 4)) > 0.5
+DISTINCT = np.array([[3, 0], [1, 2], [0, 3]])  # positions along axis 1 of A, none repeated
+ROWS = np.array([[2, 0, 1, 2], [0, 1, 0, 0]])  # positions along axis 0 of A, some repeated
 
 BUILT_IN = {
     "add": (lambda a, b: a + b, A, ROW),
@@ -35,8 +37,8 @@ BUILT_IN = {
     "clip": (lambda a: a.clip(-0.5, 0.5), A),
     "sum": (lambda a: a.sum(axis=1), A),
     "mean": (lambda a: a.mean(axis=0), A),
-    "max": (lambda a: a.max(axis=1), A),
-    "min": (lambda a: a.min(axis=0), A),
+    "max": (lambda a: a.amax(axis=1), A),
+    "min": (lambda a: a.amin(axis=0), A),
     "std": (lambda a: a.std(axis=1), A),
     "logsumexp": (lambda a: a.logsumexp(axis=1), A),
     "reshape": (lambda a: a.reshape(4, 3), A),
@@ -48,6 +50,25 @@ BUILT_IN = {
     "where": (lambda a, b: tn.where(CONDITION, a, b), A, B),
     "maximum": (lambda a, b: tn.maximum(a, b), A, B),
     "minimum": (lambda a, b: tn.minimum(a, b), A, B),
+    "clone": (lambda a: a.clone(), A),
+    "astype": (lambda a: a.astype(np.longdouble), A),  # float64 -> a wider float: finite differences stay exact
+    "repeat": (lambda a: a.repeat(2, 1, 3), A),
+    "cumsum": (lambda a: a.cumsum(dim=1), A),
+    "norm": (lambda a: a.norm(dim=1), A),
+    "norm p=3": (lambda a: a.norm(p=3), A),
+    "scatter_write": (lambda a, src: a.scatter(1, DISTINCT, src), A, rng.standard_normal((3, 2))),
+    "scatter_add": (lambda a, src: a.scatter_add(0, ROWS, src), A, rng.standard_normal((2, 4))),
+    # PyTorch's methods made of the ops above (their result is index, reshape, broadcast_to or where)
+    "view": (lambda a: a.view(2, 6), A),
+    "expand": (lambda a: a.expand(2, 4), ROW[None]),
+    "flip": (lambda a: a.flip(0, 1), A),
+    "chunk": (lambda a: a.chunk(2, dim=1)[1], A),
+    "sort": (lambda a: a.sort(dim=1).values, A),
+    "topk": (lambda a: a.topk(2, dim=0).values, A),
+    "gather": (lambda a: a.gather(1, ROWS.T[:3]), A),
+    "masked_fill": (lambda a: a.masked_fill(CONDITION, 0.5), A),
+    "tril": (lambda a: a.tril(), A),
+    "triu": (lambda a: a.triu(1), A),
     "Linear": (lambda x, w, b: F.linear(x, w, b), A, rng.standard_normal((2, 4)), rng.standard_normal(2)),
     "GELU": (lambda x: F.gelu(x, approximate="tanh"), A),
     "CrossEntropy": (lambda z: F.cross_entropy(z, LABELS), A),
@@ -102,12 +123,12 @@ def test_check_op_names_what_a_new_op_forgot():
 def test_check_op_names_a_wrong_rule_and_one_on_arrays_only():
     def wrong_square(x):
         square = x.data * x.data
-        return tn.Tensor._make(square, (x,), lambda g, x, out: (np.cos(x.astype(float)) * g,), "reshape", (x.data,))
+        return tn.Tensor._make(square, (x,), lambda g, x, out: (np.cos(x.copy()) * g,), "reshape", (x.data,))
 
     with pytest.raises(OpContractError) as caught:
         check_op(wrong_square, A)
     assert "a correct rule" in str(caught.value)
-    assert "operations that arrays and Tensors share" in str(caught.value)  # a Tensor has no astype
+    assert "operations that arrays and Tensors share" in str(caught.value)  # a Tensor has no copy (its name is clone)
 
 
 def test_check_op_asks_for_a_recorded_rule():

@@ -14,7 +14,12 @@ from nbclient.exceptions import CellExecutionError
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 CELL_TIMEOUT = 120
 # The pictures each notebook shows (the backprop notebook draws its graph only where Graphviz is).
-PICTURES = {"01_backprop_by_hand.ipynb": 2, "02_optimizers_2d.ipynb": 6, "03_mnist_mlp.ipynb": 4}
+PICTURES = {
+    "01_backprop_by_hand.ipynb": 2,
+    "02_optimizers_2d.ipynb": 6,
+    "03_mnist_mlp.ipynb": 4,
+    "04_backward_stepper.ipynb": 2,
+}
 
 
 def load_execute():
@@ -70,7 +75,8 @@ def test_the_backprop_notebook_runs(tmp_path):
     assert out.count("the same as by hand: True") == 4
     assert "leaves (.grad):" in out  # the trace
     assert "gradcheck passes: True" in out
-    assert "gradcheck: input 0 (shape (2, 2)): gradient mismatch" in out  # the wrong backward, caught
+    assert "gradcheck: input 0 (shape (2, 2)): gradient mismatch at index (0, 1): backward gives -3.067817395" in out
+    assert "the wrong backward's dL/dW1[0, 1] = -24.4; times v: -3.067817395" in out  # why: gradcheck's direction
     if shutil.which("dot"):
         assert pictures(notebook) == 2
     else:
@@ -95,6 +101,22 @@ def test_the_mnist_notebook_runs_on_a_slice(tmp_path):
     assert f"test accuracy {accuracies[-1]:.4f}:" in out  # the confusion matrix agrees with the training loop
     assert len(re.findall(r"^ {4}\d( +[01]\.\d{4}){3} +\d+$", out, re.MULTILINE)) == 10  # precision, recall, F1
     assert pictures(notebook) == PICTURES["03_mnist_mlp.ipynb"]
+
+
+def test_the_backward_stepper_notebook_runs(tmp_path):
+    notebook = run_copy("04_backward_stepper.ipynb", tmp_path)
+    out = text(notebook)
+    assert "dL/da by hand: [ 0.8553 -1.1053]" in out
+    assert "g arrived     [0.8553, -1.105]   (from 2 of 2 uses of the result)" in out  # the engine waits for both
+    assert "the same as backward(): True" in out
+    assert "g arrived     [0.4621, -0.964]   (from 1 of 2 uses of the result)" in out  # the naive recursion does not
+    assert "correct g     [0.8553, -1.105]   <- the g above is wrong" in out
+    assert out.count("g arrived     nothing") == 3  # the forward order
+    assert "#6 x: [0.8553, 2.211]   correct: [0.4277, 1.105]   <- wrong" in out  # no zero_grad: twice the gradient
+    assert "after step 2 of 5 (correct):" in out and "#10 0.weight" in out
+    widgets = [o for o in outputs(notebook, "display_data") if "application/vnd.jupyter.widget-view+json" in o.data]
+    assert len(widgets) == 1
+    assert pictures(notebook) == PICTURES["04_backward_stepper.ipynb"]
 
 
 @pytest.mark.parametrize("name", sorted(PICTURES))

@@ -67,7 +67,7 @@ def test_unary_ops_gradcheck(rng, fn):
     assert gradcheck(fn, [x])
 
 
-@pytest.mark.parametrize("reduction", ["sum", "mean", "max"])
+@pytest.mark.parametrize("reduction", ["sum", "mean", "amax"])
 @pytest.mark.parametrize("axis", [None, 0, -1, (0, 2), 1])
 @pytest.mark.parametrize("keepdims", [False, True])
 def test_reductions_gradcheck(rng, reduction, axis, keepdims):
@@ -79,14 +79,14 @@ def test_reduction_shapes_match_numpy(rng):
     x = rng.standard_normal((2, 3, 4))
     for axis in [None, 0, -1, (0, 2)]:
         for keepdims in [False, True]:
-            for name in ["sum", "mean", "max"]:
+            for name, numpys in (("sum", "sum"), ("mean", "mean"), ("amax", "max")):
                 got = getattr(Tensor(x), name)(axis=axis, keepdims=keepdims).data
-                np.testing.assert_allclose(got, getattr(x, name)(axis=axis, keepdims=keepdims))
+                np.testing.assert_allclose(got, getattr(x, numpys)(axis=axis, keepdims=keepdims))
 
 
 def test_max_splits_gradient_between_ties():
     x = Tensor(np.array([[1.0, 3.0, 3.0], [2.0, 0.0, 1.0]]), requires_grad=True)
-    x.max(axis=1).sum().backward()
+    x.amax(axis=1).sum().backward()
     np.testing.assert_array_equal(x.grad, [[0, 0.5, 0.5], [1, 0, 0]])
 
 
@@ -251,7 +251,7 @@ def test_detach_stops_gradient():
         lambda x, y: x.sigmoid().tanh().relu().abs(),
         lambda x, y: x.sum(axis=0),
         lambda x, y: x.mean(),
-        lambda x, y: x.max(axis=1),
+        lambda x, y: x.amax(axis=1),
         lambda x, y: x[np.array([0, 0])],
         lambda x, y: x.reshape(-1),
         lambda x, y: tn.concatenate([x, y]),
@@ -353,7 +353,7 @@ def test_shape_op_errors():
     with pytest.raises(ValueError, match=r"reshape: cannot reshape a tensor of shape \(2, 3\)"):
         Tensor(np.zeros((2, 3))).reshape(4, 2)
     with pytest.raises(ValueError, match="not a permutation"):
-        Tensor(np.zeros((2, 3))).transpose(0, 0)
+        Tensor(np.zeros((2, 3, 4))).transpose(0, 0, 1)
     with pytest.raises(IndexError, match=r"for a tensor of shape \(2, 3\)"):
         Tensor(np.zeros((2, 3)))[5]
     with pytest.raises(ValueError, match="concatenate"):

@@ -11,7 +11,7 @@ from tinynet import Tensor, gradcheck
 
 # Each op written once for either library; `L` gives the names that differ.
 TINYNET = {
-    "min": lambda x, dim, keepdim: x.min(dim=dim, keepdim=keepdim),
+    "min": lambda x, dim, keepdim: x.amin(dim=dim, keepdim=keepdim),
     "var": lambda x, dim, ddof: x.var(dim=dim, ddof=ddof),
     "std": lambda x, dim, ddof: x.std(dim=dim, ddof=ddof, keepdim=True),
     "clamp": lambda x, low, high: x.clamp(low, high),
@@ -70,8 +70,8 @@ def test_expression_matches_torch(name, seed):
 
 GRADCHECKS = {
     "min": lambda x: x.min(),
-    "min_axis_keepdims": lambda x: x.min(axis=1, keepdims=True),
-    "min_dim_tuple": lambda x: x.min(dim=(0, 1)),
+    "min_axis_keepdims": lambda x: x.amin(axis=1, keepdims=True),
+    "min_dim_tuple": lambda x: x.amin(dim=(0, 1)),
     "var": lambda x: x.var(),
     "var_axis_ddof": lambda x: x.var(axis=0, ddof=1),
     "var_correction_keepdim": lambda x: x.var(dim=1, correction=1, keepdim=True),
@@ -105,7 +105,7 @@ def test_maximum_minimum_gradcheck_with_broadcasting(rng, op, shapes):
 
 def test_min_shares_the_gradient_between_ties():
     x = Tensor(np.array([[1.0, 3.0, 1.0], [2.0, 2.0, 2.0]]), requires_grad=True)
-    x.min(axis=1).sum().backward()
+    x.amin(axis=1).sum().backward()
     np.testing.assert_allclose(x.grad, [[0.5, 0, 0.5], [1 / 3, 1 / 3, 1 / 3]])
 
 
@@ -155,13 +155,13 @@ def test_split_shapes_match_torch(sizes, dim):
         np.testing.assert_array_equal(mine.data, ref.numpy())
 
 
-def test_var_and_std_default_is_numpy_ddof_0_and_torch_default_is_ddof_1(rng):
+def test_var_and_std_default_is_torchs_ddof_1_and_ddof_0_is_numpys(rng):
     torch = pytest.importorskip("torch")
     x = rng.standard_normal((4, 5))
-    np.testing.assert_allclose(Tensor(x).var().data, np.var(x))
-    np.testing.assert_allclose(Tensor(x).std(axis=0).data, np.std(x, axis=0))
-    np.testing.assert_allclose(Tensor(x).var(ddof=1).data, torch.tensor(x).var().numpy())
-    np.testing.assert_allclose(Tensor(x).std(dim=1, ddof=1).data, torch.tensor(x).std(dim=1).numpy())
+    np.testing.assert_allclose(Tensor(x).var(ddof=0).data, np.var(x))
+    np.testing.assert_allclose(Tensor(x).std(axis=0, ddof=0).data, np.std(x, axis=0))
+    np.testing.assert_allclose(Tensor(x).var().data, torch.tensor(x).var().numpy())
+    np.testing.assert_allclose(Tensor(x).std(dim=1).data, torch.tensor(x).std(dim=1).numpy())
 
 
 def test_logsumexp_is_stable_and_handles_infinities():
@@ -178,7 +178,7 @@ def test_logsumexp_is_stable_and_handles_infinities():
 @pytest.mark.parametrize(
     "fn",
     [
-        lambda x: x.min(dim=0),
+        lambda x: x.amin(dim=0),
         lambda x: x.var(dim=1, ddof=1),
         lambda x: x.std(),
         lambda x: x.logsumexp(dim=-1),
@@ -200,7 +200,7 @@ def test_float32_stays_float32(rng, fn):
 def test_both_spellings_give_the_same_results(rng):
     x = Tensor(rng.standard_normal((3, 4)))
     pairs = [
-        (x.min(axis=1, keepdims=True), x.min(dim=1, keepdim=True)),
+        (x.amin(axis=1, keepdims=True), x.amin(dim=1, keepdim=True)),
         (x.var(axis=0, ddof=1), x.var(dim=0, correction=1)),
         (x.logsumexp(axis=1), x.logsumexp(dim=1)),
         (x.unsqueeze(axis=1), x.unsqueeze(dim=1)),

@@ -9,7 +9,7 @@ import tinynet as tn
 torch = pytest.importorskip("torch")
 
 # Each expression is written once and run with either library: `L` gives the few names that differ.
-TINYNET = {"max": lambda x, axis: x.max(axis=axis), "cat": tn.concatenate, "stack": tn.stack, "where": tn.where}
+TINYNET = {"max": lambda x, axis: x.amax(axis=axis), "cat": tn.concatenate, "stack": tn.stack, "where": tn.where}
 TORCH = {
     "max": lambda x, axis: torch.amax(x, dim=axis),
     "cat": lambda xs, axis: torch.cat(xs, dim=axis),

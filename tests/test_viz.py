@@ -92,8 +92,26 @@ def test_deep_graph_prints_without_recursion():
     y = x
     for _ in range(5000):
         y = y * 1.0
-    assert len(printed(tn.viz.print_graph, y).splitlines()) == 10001
+    text = printed(tn.viz.print_graph, y)
+    assert len(text.splitlines()) == 10001 + text.count("(continued below)")  # each continued op shows again
     assert tn.viz.to_dot(y).count("->") == 10000
+
+
+def chain(depth: int) -> tn.Tensor:
+    y = tn.Tensor(np.ones(3), requires_grad=True)
+    for _ in range(depth):
+        y = y * 1.0001
+    return y.sum()
+
+
+def test_a_deep_graph_prints_as_text_that_grows_linearly_with_its_depth():
+    sizes = {depth: printed(tn.viz.print_graph, chain(depth)) for depth in (1000, 2000, 4000)}
+    assert len(sizes[4000]) / len(sizes[2000]) < 2.1 and len(sizes[2000]) / len(sizes[1000]) < 2.1
+    widest = max(len(line) for line in sizes[4000].splitlines())
+    assert widest <= 3 * (tn.viz.MAX_TREE_DEPTH + 1) + len("#7999 mul 3 (continued below)")
+    # every op is printed in full once, its inputs beneath it, continued from the left margin
+    continued = re.findall(r"(#\d+) mul 3 \(continued below\)", sizes[4000])
+    assert continued and all(re.search(rf"^{number} mul 3$", sizes[4000], re.MULTILINE) for number in continued)
 
 
 def test_the_numbers_are_the_order_backward_visits_the_nodes():

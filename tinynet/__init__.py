@@ -1,6 +1,6 @@
 """tinynet: a small, readable deep-learning framework on numpy."""
 
-from tinynet import diagnostics, functional, memory, metrics, nn, op_check, optim, viz
+from tinynet import diagnostics, functional, memory, metrics, nn, onnx, op_check, optim, testing, viz
 from tinynet import functional as F  # noqa: F401
 from tinynet.anomaly import detect_anomaly
 from tinynet.autograd import grad
@@ -31,7 +31,21 @@ from tinynet.gradcheck import GradcheckError, gradcheck
 from tinynet.random import manual_seed
 from tinynet.serialization import load, save
 from tinynet.tensor import Tensor, as_tensor, concatenate, maximum, minimum, stack, where
-from tinynet.tensor_methods import split
+from tinynet.tensor_methods import (
+    argsort,
+    chunk,
+    cumsum,
+    flip,
+    gather,
+    masked_fill,
+    scatter,
+    scatter_add,
+    sort,
+    split,
+    topk,
+    tril,
+    triu,
+)
 
 __version__ = "0.1.0"
 
@@ -43,17 +57,22 @@ __all__ = [
     "GradcheckError",
     "Tensor",
     "arange",
+    "argsort",
     "as_tensor",
     "cat",
+    "chunk",
     "concatenate",
+    "cumsum",
     "detect_anomaly",
     "diagnostics",
     "einsum",
     "enable_grad",
     "eye",
+    "flip",
     "full",
     "full_like",
     "functional",
+    "gather",
     "get_default_dtype",
     "grad",
     "gradcheck",
@@ -63,6 +82,7 @@ __all__ = [
     "load",
     "load_checkpoint",
     "manual_seed",
+    "masked_fill",
     "maximum",
     "memory",
     "metrics",
@@ -71,6 +91,7 @@ __all__ = [
     "no_grad",
     "ones",
     "ones_like",
+    "onnx",
     "op_check",
     "optim",
     "rand",
@@ -81,11 +102,18 @@ __all__ = [
     "randn_like",
     "save",
     "save_checkpoint",
+    "scatter",
+    "scatter_add",
     "set_default_dtype",
     "set_grad_enabled",
+    "sort",
     "split",
     "stack",
     "tensor",
+    "testing",
+    "topk",
+    "tril",
+    "triu",
     "viz",
     "where",
     "zeros",

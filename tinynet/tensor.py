@@ -18,6 +18,7 @@ Adding an op: docs/extending.md, "A new op".
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Sequence
 from itertools import accumulate
 
@@ -28,9 +29,11 @@ from tinynet.dtype import get_default_dtype
 from tinynet.grad_mode import is_grad_enabled
 from tinynet.graph_safety import fingerprint_leaves
 from tinynet.hooks import RemovableHandle
+from tinynet.in_place import InPlaceMethods
+from tinynet.numpy_protocol import NumpyProtocol
 from tinynet.speedups import power, select
-from tinynet.tensor_methods import TensorMethods
-from tinynet.torch_names import accepts_torch_names
+from tinynet.tensor_methods import TensorMethods, ValuesAndIndices
+from tinynet.torch_names import accepts_torch_names, normalize_dim
 
 Array = np.ndarray
 BackwardFn = Callable[..., Sequence["Array | Tensor | None"]]  # backward(g, *inputs, out)
@@ -125,14 +128,13 @@ def _unwrap_index(index):
     return index.data if isinstance(index, Tensor) else index
 
 
-class Tensor(TensorMethods):
+class Tensor(TensorMethods, InPlaceMethods, NumpyProtocol):
     """An n-dimensional array with reverse-mode automatic differentiation.
 
     `Tensor(data, requires_grad=False)`: numpy arrays are used as they are (no copy, dtype
     kept); Python numbers and lists become arrays of the default dtype (float32).
     """
 
-    __array_priority__ = 100  # numpy array (op) Tensor defers to Tensor's reflected operator
     __hash__ = object.__hash__  # == compares elementwise, so hashing stays by identity
     _saved: tuple[tuple[Array, bytes], ...] = ()  # (data, fingerprint) of each leaf whose values the backward reads
     _hooks: dict[int, Callable] | None = None  # register_hook's, by handle id
@@ -194,7 +196,6 @@ class Tensor(TensorMethods):
     shape = property(lambda self: self.data.shape, doc="The shape of the data.")
     dtype = property(lambda self: self.data.dtype, doc="The numpy dtype of the data.")
     ndim = property(lambda self: self.data.ndim, doc="The number of dimensions.")
-    size = property(lambda self: self.data.size, doc="The number of elements.")
 
     def __len__(self) -> int:
         return len(self.data)
@@ -215,6 +216,24 @@ class Tensor(TensorMethods):
                 f"this one has shape {self.shape}"
             )
         return self.data.item()
+
+    def __bool__(self) -> bool:
+        """The truth of a one-element tensor's value (`if loss:`); more than one value is an error, as in PyTorch."""
+        if self.data.size != 1:
+            many = "no values" if self.data.size == 0 else "more than one value"
+            raise RuntimeError(f"Boolean value of Tensor with {many} is ambiguous")
+        return bool(self.data)
+
+    def __deepcopy__(self, memo: dict) -> Tensor:
+        """A copy of a leaf tensor, its data and gradient copied; a recorded result is refused, as in PyTorch."""
+        if not self.is_leaf:
+            raise RuntimeError(
+                "Only Tensors created explicitly by the user (graph leaves) support the deepcopy protocol: "
+                "this one is the result of an op in a recorded graph. Deep-copy t.detach() instead"
+            )
+        copied = memo[id(self)] = type(self).__new__(type(self))
+        copied.__dict__.update(copy.deepcopy(self.__dict__, memo))
+        return copied
 
     def __float__(self) -> float:
         """float(t) for a one-element tensor, e.g. float(loss)."""
@@ -423,18 +442,42 @@ class Tensor(TensorMethods):
         return self._make(out, (self,), lambda g, x, out: (_expand(g / count, x.shape, axis, keepdims),), "mean")
 
     @accepts_torch_names
-    def max(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+    def max(self, axis: int | None = None, keepdims: bool = False) -> Tensor | ValuesAndIndices:
+        """The largest element; along an `axis` (PyTorch: `dim`), PyTorch's (values, indices), the
+        gradient going to the element each index picks. For numpy's max over axes, see amax."""
+        return self._extremum("max", np.max, None) if axis is None else self._along("max", np.argmax, axis, keepdims)
+
+    @accepts_torch_names
+    def min(self, axis: int | None = None, keepdims: bool = False) -> Tensor | ValuesAndIndices:
+        """The smallest element; along an `axis` (PyTorch: `dim`), PyTorch's (values, indices), the
+        gradient going to the element each index picks. For numpy's min over axes, see amin."""
+        return self._extremum("min", np.min, None) if axis is None else self._along("min", np.argmin, axis, keepdims)
+
+    @accepts_torch_names
+    def amax(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
         """The largest element(s) over `axis` (all axes when None), `keepdims` as in sum; numpy's
-        max, torch.amax. Tied maxima share the gradient equally, so it sums to the incoming one."""
+        max. Tied maxima share the gradient equally, so it sums to the incoming one."""
         return self._extremum("max", np.max, axis, keepdims)
 
     @accepts_torch_names
-    def min(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+    def amin(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
         """The smallest element(s) over `axis` (all axes when None), `keepdims` as in sum; numpy's
-        min, torch.amin. Tied minima share the gradient equally, as in max."""
+        min. Tied minima share the gradient equally, as in amax."""
         return self._extremum("min", np.min, axis, keepdims)
 
-    def _extremum(self, op: str, find: Callable, axis: Axis, keepdims: bool) -> Tensor:
+    def _along(self, op: str, find_index: Callable, axis: int, keepdims: bool) -> ValuesAndIndices:
+        """(values, indices) of the extremum along one axis: the values picked by indexing."""
+        if not isinstance(axis, (int, np.integer)):
+            raise TypeError(f"{op}(dim) takes one dim, as in PyTorch, got {axis!r}; over several, use a{op}(dims)")
+        axis = normalize_dim(op, axis, self.shape)
+        indices = find_index(self.data, axis=axis)
+        grid = list(np.indices(indices.shape, sparse=True))
+        values = self[tuple(grid[:axis] + [indices] + grid[axis:])]
+        if keepdims:
+            values, indices = values.unsqueeze(axis), np.expand_dims(indices, axis)
+        return ValuesAndIndices(values, Tensor(indices))
+
+    def _extremum(self, op: str, find: Callable, axis: Axis, keepdims: bool = False) -> Tensor:
         """max or min (`find`): the gradient goes to the elements equal to the result, split equally."""
         out = find(self.data, axis=axis, keepdims=True)
 
@@ -473,16 +516,24 @@ class Tensor(TensorMethods):
             ) from None
         return self._make(out, (self,), lambda g, x, out: (g.reshape(x.shape),), "reshape")
 
-    def transpose(self, *axes: int | Sequence[int]) -> Tensor:
-        """Permute the axes (reverse them when none are given)."""
-        axes = axes[0] if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
-        axes = tuple(axes) or tuple(reversed(range(self.ndim)))
+    def permute(self, *axes: int | Sequence[int]) -> Tensor:
+        """The axes in a new order, given as numbers or one tuple: permute(2, 0, 1) puts axis 2 first."""
+        axes = tuple(axes[0] if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes)
         if sorted(a % max(self.ndim, 1) for a in axes) != list(range(self.ndim)):
-            raise ValueError(
-                f"transpose: axes {axes} are not a permutation of the {self.ndim} axes of shape {self.shape}"
-            )
+            raise ValueError(f"permute: {axes} is not a permutation of the {self.ndim} axes of shape {self.shape}")
         inverse = tuple(np.argsort([a % self.ndim for a in axes]))
         return self._make(self.data.transpose(axes), (self,), lambda g, x, out: (g.transpose(inverse),), "transpose")
+
+    def transpose(self, *axes: int | Sequence[int]) -> Tensor:
+        """PyTorch's transpose(dim0, dim1): those two axes swapped. numpy's forms permute the axes:
+        one tuple of them all, three or more numbers, or none (the axes reversed)."""
+        if len(axes) == 2 and all(isinstance(a, (int, np.integer)) for a in axes):
+            order = list(range(self.ndim))
+            first, second = (normalize_dim("transpose", a, self.shape) for a in axes)
+            order[first], order[second] = order[second], order[first]
+            return self.permute(order)
+        axes = axes[0] if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
+        return self.permute(tuple(axes) or tuple(reversed(range(self.ndim))))
 
     T = property(lambda self: self.transpose(), doc="The tensor with its axes reversed.")
 

@@ -4,6 +4,7 @@
     tn.viz.trace_backward(loss, model=model, retain_graph=True)   # each op's gradient in and out
     tn.viz.print_graph(loss, show_data=True, show_grad=True, model=model)
     dot_text = tn.viz.to_dot(loss, show_data=True, show_grad=True, model=model)   # for `dot -Tpng`
+    stepper = tn.viz.BackwardStepper(loss)   # the backward pass one op at a time (tinynet.stepper)
 
 Every node is numbered in the order `backward()` visits it, the loss first (#1), so the
 picture, the tree and the trace can be read side by side. A tensor of at most `SHOWN_VALUES`
@@ -12,6 +13,7 @@ elements shows its values, a larger one its mean, std, min and max.
 
 from __future__ import annotations
 
+import collections
 import re
 from typing import TextIO
 
@@ -19,10 +21,18 @@ import numpy as np
 
 from tinynet import graph_safety, hooks
 from tinynet.autograd import topological_order
+from tinynet.stepper import BackwardStepper
 from tinynet.tensor import Tensor
+
+__all__ = ["BACKWARD_RULES", "SHOWN_VALUES", "BackwardStepper", "print_graph", "to_dot", "trace_backward"]
 
 SHOWN_VALUES = 6
 """Tensors with at most this many elements show every value; larger ones a summary."""
+
+MAX_TREE_DEPTH = 40
+"""`print_graph` draws an op at most this many levels below the top of its tree; a deeper op's
+inputs continue below, from the left margin. So the text grows with the depth of the graph,
+not with its square (each level indents its lines by 3 characters)."""
 
 BACKWARD_RULES: dict[str, tuple[str, str]] = {
     "add": ("a b", "d/da = g, d/db = g (each summed over the axes that broadcasting stretched)"),
@@ -56,6 +66,13 @@ BACKWARD_RULES: dict[str, tuple[str, str]] = {
     "einsum": ("", "d/d(operand i) = einsum of g with the other operands, written with operand i's letters"),
     "pad": ("x", "d/dx = g with the padding cut off (and with a negative pad, zeros where x was cut)"),
     "where": ("x y", "d/dx = g where the condition holds, else 0; d/dy = g where it does not, else 0"),
+    "clone": ("x", "d/dx = g"),
+    "astype": ("x", "d/dx = g cast back to x's dtype"),
+    "repeat": ("x", "d/dx = g summed over the copies of each element"),
+    "cumsum": ("x", "d/dx[i] = g[i] + g[i+1] + ... + g[n-1] (g's running sum from the end)"),
+    "norm": ("x", "d/dx = g · sign(x) |x|^(p-1) / norm^(p-1) (g · x / norm for p = 2); 0 where the norm is 0"),
+    "scatter_write": ("x src", "d/dx = g where src was not written, 0 where it was; d/dsrc = g at the written places"),
+    "scatter_add": ("x src", "d/dx = g; d/dsrc = g at the places src was added to"),
     "maximum": ("a b", "d/da = g where a > b, d/db = g where b > a; half each where a = b"),
     "minimum": ("a b", "d/da = g where a < b, d/db = g where b < a; half each where a = b"),
     "Linear": ("x W b", "y = x Wᵀ + b: d/dx = g @ W, d/dW = gᵀ @ x, d/db = g summed over the batch"),
@@ -121,24 +138,36 @@ def print_graph(
     in the order backward() visits it (#1 is `root`), what it is (an op, a parameter named from
     `model`, a leaf, an input) and its shape; `show_data` adds its values, `show_grad` its
     `.grad` (small tensors every value, larger ones mean, std, min and max). An op reached
-    again is shown once, then as (see above). Note that backward() frees the graph: to print
-    it with its gradients, call backward(retain_graph=True) first."""
+    again is shown once, then as (see above). An op more than MAX_TREE_DEPTH levels down is
+    shown as (continued below), and its inputs follow the tree, from the left margin again.
+    Note that backward() frees the graph: to print it with its gradients, call
+    backward(retain_graph=True) first."""
     _check("print_graph", root, model, show_data=show_data, show_grad=show_grad)
     names, numbers = _parameter_names(model), _backward_numbers(root)
     printed: set[int] = set()
-    stack = [(root, "", "")]  # (node, prefix of its own line, prefix for its children)
-    while stack:
-        node, lead, indent = stack.pop()
-        if id(node) in printed and node._parents:
-            print(lead + " ".join(_label(node, numbers, names)) + " (see above)", file=file)
-            continue
-        title, *details = _label(node, numbers, names, show_data, show_grad)
-        print(lead + "  ".join([f"{title} {details[0]}", *details[1:]]), file=file)
-        printed.add(id(node))
-        children = list(node._parents)
-        for k, parent in reversed(list(enumerate(children))):
-            last = k == len(children) - 1
-            stack.append((parent, indent + ("└─ " if last else "├─ "), indent + ("   " if last else "│  ")))
+    continued = collections.deque([root])  # the ops whose subtrees start at the left margin
+    while continued:
+        top = continued.popleft()
+        if top is not root and id(top) in printed:
+            continue  # reached again at a shallower level, and printed there
+        stack = [(top, "", "", 0)]  # (node, prefix of its own line, prefix for its children, depth)
+        while stack:
+            node, lead, indent, depth = stack.pop()
+            if id(node) in printed and node._parents:
+                print(lead + " ".join(_label(node, numbers, names)) + " (see above)", file=file)
+                continue
+            if depth > MAX_TREE_DEPTH and node._parents:
+                print(lead + " ".join(_label(node, numbers, names)) + " (continued below)", file=file)
+                continued.append(node)
+                continue
+            title, *details = _label(node, numbers, names, show_data, show_grad)
+            print(lead + "  ".join([f"{title} {details[0]}", *details[1:]]), file=file)
+            printed.add(id(node))
+            children = list(node._parents)
+            for k, parent in reversed(list(enumerate(children))):
+                last = k == len(children) - 1
+                branch, below = ("└─ ", "   ") if last else ("├─ ", "│  ")
+                stack.append((parent, indent + branch, indent + below, depth + 1))
 
 
 def trace_backward(loss: Tensor, file: TextIO | None = None, *, model=None, retain_graph: bool = False) -> None:

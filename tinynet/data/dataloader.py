@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 import numpy as np
 
@@ -19,7 +19,9 @@ class DataLoader:
     seeded by `seed` (or from tinynet's generator, see `tn.manual_seed`): the same seed gives
     the same sequence of batches. `drop_last` skips a final batch smaller than batch_size.
     Batches of a TensorDataset are gathered with one indexing operation per array (a view,
-    no copy, when not shuffling); other datasets are read sample by sample and stacked.
+    no copy, when not shuffling); other datasets are read sample by sample and put together as
+    PyTorch's default_collate does (see `collate`: arrays stacked, tuples field by field, dicts
+    key by key).
 
     With `rank` and `world_size` (data-parallel training, see tinynet.distributed) the loader
     of each of the `world_size` processes gives only its share: every rank draws the same order
@@ -144,10 +146,41 @@ class DataLoader:
             return self.dataset[indices]
         if isinstance(indices, slice):
             indices = range(indices.start, indices.stop)
-        samples = [self.dataset[int(i)] for i in indices]
-        if isinstance(samples[0], tuple):
-            return tuple(np.stack(field) for field in zip(*samples))
-        return np.stack(samples)
+        indices = [int(i) for i in indices]
+        return collate([self.dataset[i] for i in indices], indices)
+
+
+def collate(samples: list, indices: list[int], field: str = ""):
+    """One batch of `samples` (the dataset's items at `indices`), as PyTorch's default_collate
+    makes it: arrays and numbers stacked along a new first axis; tuples field by field (a tuple
+    of batches); dicts key by key (a dict of batches, e.g. {"image": (B, 28, 28), "label": (B,)}).
+    Samples that do not fit together (ragged shapes, other keys) raise a ValueError naming the
+    sample's index in the dataset and the `field` ("['image']", "[0]") where they differ."""
+    first, where = samples[0], f"sample {indices[0]}{field}"
+    if isinstance(first, Mapping):
+        for index, sample in zip(indices, samples):
+            if not isinstance(sample, Mapping) or sample.keys() != first.keys():
+                got = sorted(sample) if isinstance(sample, Mapping) else f"a {type(sample).__name__}"
+                raise ValueError(f"DataLoader: sample {index}{field} has the keys {got}, {where} has {sorted(first)}")
+        return {key: collate([sample[key] for sample in samples], indices, f"{field}[{key!r}]") for key in first}
+    if isinstance(first, tuple):
+        for index, sample in zip(indices, samples):
+            if not isinstance(sample, tuple) or len(sample) != len(first):
+                got = f"{len(sample)} fields" if isinstance(sample, tuple) else f"a {type(sample).__name__}"
+                raise ValueError(f"DataLoader: sample {index}{field} has {got}, {where} has {len(first)} fields")
+        return tuple(collate(list(values), indices, f"{field}[{i}]") for i, values in enumerate(zip(*samples)))
+    arrays = []
+    for index, sample in zip(indices, samples):
+        try:
+            arrays.append(np.asarray(sample))
+        except ValueError:
+            raise ValueError(f"DataLoader: sample {index}{field} is ragged: its items have different shapes") from None
+        if arrays[-1].shape != arrays[0].shape:
+            raise ValueError(
+                f"DataLoader: sample {index}{field} has shape {arrays[-1].shape}, {where} has {arrays[0].shape}; the "
+                "samples of a batch must have one shape (pad them to one length, or use batch_size=1)"
+            )
+    return np.stack(arrays)
 
 
 def _check_share(rank: int | None, world_size: int | None, shuffle: bool, seed: int | None) -> tuple[int, int]:

@@ -13,8 +13,8 @@ MNIST's images have magic number 2051 (uint8, 3 dimensions) and its labels 2049 
 from __future__ import annotations
 
 import functools
-import gzip
 import hashlib
+import math
 import os
 import urllib.request
 import warnings
@@ -40,6 +40,7 @@ class DataFile:
     md5: str  # of the .gz file as the mirrors serve it
     sha256: str | None  # of the decompressed content, where known
     magic: int  # 2051 for images, 2049 for labels
+    size: int | None = None  # of the decompressed content in bytes, where known: decompression stops there
 
 
 @dataclass(frozen=True)
@@ -62,24 +63,28 @@ MNIST = DataSpec(
             "f68b3c2dcbeaaa9fbdd348bbdeb94873",
             "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
             2051,
+            47_040_016,
         ),
         DataFile(
             "train-labels-idx1-ubyte.gz",
             "d53e105ee54ea40749a09fcbcd1e9432",
             "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
             2049,
+            60_008,
         ),
         DataFile(
             "t10k-images-idx3-ubyte.gz",
             "9fb629c4189551a2d022fa330f9573f3",
             "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
             2051,
+            7_840_016,
         ),
         DataFile(
             "t10k-labels-idx1-ubyte.gz",
             "ec29112dd5afa0611ce80d1b7f02629c",
             "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
             2049,
+            10_008,
         ),
     ),
 )
@@ -88,10 +93,10 @@ FASHION_MNIST = DataSpec(
     folder="fashion-mnist",
     mirrors=("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",),
     files=(
-        DataFile("train-images-idx3-ubyte.gz", "8d4fb7e6c68d591d4c3dfef9ec88bf0d", None, 2051),
-        DataFile("train-labels-idx1-ubyte.gz", "25c81989df183df01b3e8a0aad5dffbe", None, 2049),
-        DataFile("t10k-images-idx3-ubyte.gz", "bef4ecab320f06d8554ea6380940ec79", None, 2051),
-        DataFile("t10k-labels-idx1-ubyte.gz", "bb300cfdad3c16e7a12a480ee83cd310", None, 2049),
+        DataFile("train-images-idx3-ubyte.gz", "8d4fb7e6c68d591d4c3dfef9ec88bf0d", None, 2051, 47_040_016),
+        DataFile("train-labels-idx1-ubyte.gz", "25c81989df183df01b3e8a0aad5dffbe", None, 2049, 60_008),
+        DataFile("t10k-images-idx3-ubyte.gz", "bef4ecab320f06d8554ea6380940ec79", None, 2051, 7_840_016),
+        DataFile("t10k-labels-idx1-ubyte.gz", "bb300cfdad3c16e7a12a480ee83cd310", None, 2049, 10_008),
     ),
 )
 
@@ -99,22 +104,51 @@ FASHION_MNIST = DataSpec(
 # ---------------------------------------------------------------- parsing
 
 
+MAX_HEADER = 4 + 4 * 255  # the magic number and up to 255 sizes
+
+
 def read_idx(path: str | os.PathLike, expected_magic: int | None = None) -> np.ndarray:
-    """Read an IDX file (gzip-compressed or raw) into a numpy array, checking its header."""
-    return parse_idx(_decompressed(Path(path), Path(path).read_bytes()), Path(path), expected_magic)
+    """Read an IDX file (gzip-compressed or raw) into a numpy array, checking its header. A
+    compressed file is decompressed only as far as its header announces."""
+    path = Path(path)
+    raw = path.read_bytes()
+    return parse_idx(_decompressed(path, raw, _announced_size(path, raw)), path, expected_magic)
 
 
-def _decompressed(path: Path, raw: bytes) -> bytes:
+def _decompressed(path: Path, raw: bytes, limit: int, whole: bool = True) -> bytes:
+    """`raw` itself or, if it is gzip-compressed, its content: all of it (`whole`), which must
+    be at most `limit` bytes, or its first `limit` bytes. Decompression stops after `limit`
+    bytes, so that a small file cannot expand to fill the memory."""
     if raw[:2] != b"\x1f\x8b":
         return raw
+    stream = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)  # the gzip format
     try:
-        return gzip.decompress(raw)
-    except (OSError, EOFError, zlib.error) as error:
+        content = stream.decompress(raw, limit + 1)
+    except zlib.error as error:
         raise ValueError(f"{path}: corrupted gzip file ({error})") from None
+    if not whole:
+        return content[:limit]
+    if len(content) > limit:
+        raise ValueError(f"{path}: decompresses to more than the {limit:,} bytes expected; refusing to read on")
+    if not stream.eof or stream.unused_data:
+        problem = "it ends before its compressed stream does" if not stream.eof else "data after the compressed stream"
+        raise ValueError(f"{path}: corrupted gzip file ({problem})")
+    return content
 
 
-def parse_idx(content: bytes, path: Path, expected_magic: int | None = None) -> np.ndarray:
-    """Parse the bytes of an IDX file; `path` names the file in error messages."""
+def _announced_size(path: Path, raw: bytes) -> int:
+    """The size in bytes of the IDX file `raw` (perhaps compressed), as its header announces it
+    (or the size of its first bytes if they are no IDX header: parse_idx then says what is wrong)."""
+    start = _decompressed(path, raw, MAX_HEADER, whole=False)
+    try:
+        shape, dtype, header = _header(start, path)
+    except ValueError:
+        return len(start)
+    return header + math.prod(shape) * dtype.itemsize
+
+
+def _header(content: bytes, path: Path, expected_magic: int | None = None) -> tuple[tuple[int, ...], np.dtype, int]:
+    """The shape, element type and header size that the IDX header at the start of `content` announces."""
     if len(content) < 4:
         raise ValueError(f"{path}: too short for an IDX file ({len(content)} bytes)")
     magic = int.from_bytes(content[:4], "big")
@@ -128,7 +162,17 @@ def parse_idx(content: bytes, path: Path, expected_magic: int | None = None) -> 
         raise ValueError(f"{path}: truncated IDX header")
     shape = tuple(int.from_bytes(content[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     dtype = np.dtype(IDX_TYPES[type_code])
-    expected = header + int(np.prod(shape)) * dtype.itemsize
+    if math.prod(shape) * dtype.itemsize > np.iinfo(np.int64).max:
+        raise ValueError(
+            f"{path}: the header announces shape {shape}, {math.prod(shape):,} elements: more than an array can hold"
+        )
+    return shape, dtype, header
+
+
+def parse_idx(content: bytes, path: Path, expected_magic: int | None = None) -> np.ndarray:
+    """Parse the bytes of an IDX file; `path` names the file in error messages."""
+    shape, dtype, header = _header(content, path, expected_magic)
+    expected = header + math.prod(shape) * dtype.itemsize
     if len(content) != expected:
         raise ValueError(
             f"{path}: {'truncated' if len(content) < expected else 'trailing data'}: "
@@ -164,20 +208,33 @@ def _find(file: DataFile, folders: list[Path]) -> Path | None:
 
 
 def _load_verified(path: Path, file: DataFile) -> np.ndarray:
+    """The array in `path`, one of the files of a data set: its size checked first, then the
+    checksum of the file as it is (the published MD5 of the .gz); only then is it decompressed,
+    at most to `file.size` bytes. A file recompressed or stored uncompressed is checked by the
+    SHA-256 of its content where that is published."""
+    on_disk = path.stat().st_size
+    if file.size is not None and on_disk > file.size + file.size // 100 + 1024:  # gzip adds a few bytes per 16 KiB
+        raise ChecksumError(f"{path}: {on_disk:,} bytes, more than {file.name} can be ({file.size:,} uncompressed)")
     raw = path.read_bytes()
-    content = _decompressed(path, raw)
+    limit = file.size if file.size is not None else _announced_size(path, raw)
     md5 = hashlib.md5(raw, usedforsecurity=False).hexdigest()
-    if md5 != file.md5:
-        if file.sha256 is None:
-            if raw[:2] == b"\x1f\x8b":
-                raise ChecksumError(f"{path}: checksum mismatch: MD5 {md5}, expected {file.md5}")
-            warnings.warn(f"{path}: no published checksum for the uncompressed file; not verified", stacklevel=3)
-        elif hashlib.sha256(content).hexdigest() != file.sha256:
-            raise ChecksumError(
-                f"{path}: content checksum mismatch: SHA-256 of the decompressed data is "
-                f"{hashlib.sha256(content).hexdigest()}, expected {file.sha256}; the file is corrupted or not "
-                f"the original {file.name}"
-            )
+    if md5 == file.md5:
+        return parse_idx(_decompressed(path, raw, limit), path, file.magic)
+    if file.sha256 is None:
+        if raw[:2] == b"\x1f\x8b":
+            raise ChecksumError(f"{path}: checksum mismatch: MD5 {md5}, expected {file.md5}")
+        warnings.warn(f"{path}: no published checksum for the uncompressed file; not verified", stacklevel=3)
+        return parse_idx(raw, path, file.magic)
+    try:
+        content = _decompressed(path, raw, limit)
+    except ValueError as error:
+        raise ChecksumError(f"{error}: the file is corrupted or not the original {file.name}") from None
+    if hashlib.sha256(content).hexdigest() != file.sha256:
+        raise ChecksumError(
+            f"{path}: content checksum mismatch: SHA-256 of the decompressed data is "
+            f"{hashlib.sha256(content).hexdigest()}, expected {file.sha256}; the file is corrupted or not "
+            f"the original {file.name}"
+        )
     return parse_idx(content, path, file.magic)
 
 

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 
 from tinynet.hooks import RemovableHandle
-from tinynet.nn.parameter import FlatStore, Parameter
+from tinynet.nn.parameter import FlatStore, Parameter, drop_recorded_grads
 from tinynet.tensor import Tensor
 
 
@@ -39,6 +39,14 @@ class Module:
         if name in self._buffers and isinstance(value, np.ndarray):
             self._buffers[name] = value
             return
+        if name in self._parameters and not (value is None or isinstance(value, Parameter)):
+            raise TypeError(
+                f"cannot assign a {type(value).__name__} as parameter '{name}' of {type(self).__name__} (an "
+                "nn.Parameter or None expected, as in PyTorch); to change its values, change them in place: "
+                f"with tn.no_grad(): module.{name} *= 0.5, or module.{name}.data = array"
+            )
+        if value is not None and (self._parameters.get(name) is value or self._modules.get(name) is value):
+            return  # the same object again (x.weight *= 2 assigns it back): nothing changes
         _refuse_hidden_layers(self, name, value)
         if isinstance(value, (Parameter, Module)) or name in self._parameters or name in self._modules:
             self._layout_changed()
@@ -254,8 +262,10 @@ class Module:
         return values
 
     def zero_grad(self) -> None:
-        """Set every gradient to zero, with one fill of the flat gradient array."""
+        """Set every gradient to zero, with one fill of the flat gradient array, and drop the
+        recorded gradients of a backward(create_graph=True) (their graphs would chain step to step)."""
         self.grads.fill(0)
+        drop_recorded_grads()
 
     def num_parameters(self, trainable_only: bool = False) -> int:
         """The number of parameter elements (only those of trainable parameters, if asked)."""

@@ -31,10 +31,25 @@ refuses to store an array that is a parameter's data or gradient.
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from tinynet.gradient_arrays import mark_gradient_array
 from tinynet.tensor import Tensor, _as_array
+
+_holding_recorded_grads: weakref.WeakValueDictionary[int, Parameter] = weakref.WeakValueDictionary()
+"""The parameters whose .grad is a recorded gradient (of backward(create_graph=True))."""
+
+
+def drop_recorded_grads() -> None:
+    """Forget every recorded gradient (zero_grad calls it): the graph that made it, and through it
+    the whole last step, is no longer kept alive by the parameters."""
+    if not _holding_recorded_grads:
+        return
+    for parameter in list(_holding_recorded_grads.values()):
+        parameter._grad_tensor = None
+    _holding_recorded_grads.clear()
 
 
 class Parameter(Tensor):
@@ -93,6 +108,7 @@ class Parameter(Tensor):
     def grad(self, value) -> None:
         self._grad_tensor = value if isinstance(value, Tensor) else None
         if self._grad_tensor is not None:
+            _holding_recorded_grads[id(self)] = self
             value = value.data
         if self._store is not None:
             if value is None:

@@ -3,6 +3,7 @@ saved state. Kept apart so that tinynet/optim/optimizer.py reads as the algorith
 
 from __future__ import annotations
 
+import inspect
 import math
 import reprlib
 import weakref
@@ -187,6 +188,12 @@ def checked_state_dict(optimizer, state_dict: dict, params: np.ndarray | None = 
         names = sorted(given) if isinstance(given, dict) else given
         raise ValueError(f"{name}.load_state_dict: expected the hyperparameters {sorted(current)}, got {names}")
     hyperparameters = {k: check_like(k, given[k], like) for k, like in current.items()}
+    try:
+        inspect.signature(type(optimizer)).bind(**hyperparameters)
+    except TypeError:
+        pass  # a constructor that does not take them all by name: their kinds are checked above
+    else:
+        type(optimizer)(**hyperparameters)  # each value checked as the constructor checks it (lr=-1 is refused)
     if not isinstance(state_dict["state"], dict):
         raise TypeError(f"{name}.load_state_dict: state must be a dict, got {type(state_dict['state']).__name__}")
     state = {}
