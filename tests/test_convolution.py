@@ -164,7 +164,7 @@ def test_conv_errors():
         nn.MaxPool2d(2, padding=2)(np.zeros((1, 1, 4, 4), np.float32))
     with pytest.raises(TypeError, match="kernel_size must be an int or a pair of ints"):
         nn.Conv2d(3, 4, 2.5)
-    with pytest.raises(ValueError, match="only output_size=1"):
-        nn.AdaptiveAvgPool2d(2)(np.zeros((1, 1, 4, 4), np.float32))
+    with pytest.raises(ValueError, match="output_size must be at least 1"):
+        nn.AdaptiveAvgPool2d(0)(np.zeros((1, 1, 4, 4), np.float32))
     with pytest.raises(ValueError, match=r"BatchNorm2d\(3\): expected a 4-D input"):
         nn.BatchNorm2d(3)(np.zeros((2, 3), np.float32))

@@ -31,11 +31,13 @@ from tinynet.random import default_generator
 
 MODEL_MARK = "__tinynet_checkpoint__"  # the entry that marks a file written by Module.save
 TRAINING_MARK = "__tinynet_training_checkpoint__"  # the JSON entry of a file written by save_checkpoint
+SAVED_MARK = "__tinynet_saved__"  # the JSON entry of a file written by tn.save
 FORMAT_VERSION = 1
 _ARRAY, _TUPLE = "__array__", "__tuple__"
 _KINDS = {
     MODEL_MARK: "a model file written by Module.save: load it with model.load(path)",
     TRAINING_MARK: "a training checkpoint (tn.save_checkpoint): load it with tn.load_checkpoint(path, model=model)",
+    SAVED_MARK: "a file written by tn.save: load it with tn.load(path)",
 }
 PIECES = ("model", "optimizer", "scheduler", "loader")
 
@@ -260,10 +262,7 @@ def save_checkpoint(
             tree[name] = piece.state_dict()
     if model is not None and not allow_non_finite:
         check_finite(tree["model"], f"save_checkpoint: refusing to write {path}")
-    arrays: dict[str, np.ndarray] = {}
-    content = {"format": FORMAT_VERSION, "tree": _encode(tree, "", arrays)}
-    arrays[TRAINING_MARK] = np.array(json.dumps(content))
-    atomic_write(path, lambda f: np.savez(f, **arrays))
+    write_tree(path, tree, TRAINING_MARK, "save_checkpoint")
 
 
 def load_checkpoint(path: str | bytes | os.PathLike, model=None, optimizer=None, scheduler=None, loader=None) -> dict:
@@ -275,15 +274,7 @@ def load_checkpoint(path: str | bytes | os.PathLike, model=None, optimizer=None,
     TypeError names it and nothing has changed."""
     path = os.fsdecode(path)  # str, bytes or path-like
     description = "tinynet training checkpoint (an .npz file written by tn.save_checkpoint)"
-    with open_npz(path, TRAINING_MARK, description) as entries:
-        try:
-            tree = _read_tree(entries)
-        except RecursionError:
-            raise ValueError(
-                f"{path} is not a valid {description}: its JSON is nested deeper than Python can follow"
-            ) from None
-        except (ValueError, KeyError, TypeError, AttributeError) as error:
-            raise ValueError(f"{path} is not a valid {description}: {error}") from None
+    tree = read_tree(path, TRAINING_MARK, description)
     pieces = {name: piece for name, piece in zip(PIECES, (model, optimizer, scheduler, loader)) if piece is not None}
     checked = {}
     for name, piece in pieces.items():
@@ -309,14 +300,40 @@ def _named_errors(where: str):
         raise (ValueError if isinstance(error, ValueError) else TypeError)(f"{where}: {error}") from None
 
 
-def _read_tree(entries: dict[str, Callable[[], np.ndarray]]):
-    """The tree that `save_checkpoint` encoded, from `open_npz`'s entries: the JSON first, then
-    the arrays it refers to. An entry it does not refer to is refused before any array is read."""
-    content = json.loads(str(entries[TRAINING_MARK]()))
+def write_tree(path: str, tree, mark: str, caller: str) -> None:
+    """Write `tree` (numbers, strings, booleans, None, numpy arrays, and lists, tuples and
+    string-keyed dicts of them) to the .npz file `path` without pickle: each array as an entry,
+    the rest as JSON in the entry `mark`. All at once or not at all (`atomic_write`); errors
+    name `caller`."""
+    arrays: dict[str, np.ndarray] = {}
+    content = {"format": FORMAT_VERSION, "tree": _encode(tree, "", arrays, caller)}
+    arrays[mark] = np.array(json.dumps(content))
+    atomic_write(path, lambda f: np.savez(f, **arrays))
+
+
+def read_tree(path: str, mark: str, description: str):
+    """The tree that `write_tree` wrote to `path` with `mark`; a ValueError says that `path`
+    is not a valid `description` otherwise."""
+    with open_npz(path, mark, description) as entries:
+        try:
+            return _read_tree(entries, mark)
+        except RecursionError:
+            raise ValueError(
+                f"{path} is not a valid {description}: its JSON is nested deeper than Python can follow"
+            ) from None
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
+            raise ValueError(f"{path} is not a valid {description}: {error}") from None
+
+
+def _read_tree(entries: dict[str, Callable[[], np.ndarray]], mark: str):
+    """The tree that `write_tree` encoded, from `open_npz`'s entries: the JSON (in the entry
+    `mark`) first, then the arrays it refers to. An entry it does not refer to is refused before
+    any array is read."""
+    content = json.loads(str(entries[mark]()))
     if content.get("format") != FORMAT_VERSION:
         raise ValueError(f"format {content.get('format')!r}, this tinynet reads format {FORMAT_VERSION}")
     names = set(_array_names(content["tree"]))
-    unexpected = sorted(set(entries) - names - {TRAINING_MARK})
+    unexpected = sorted(set(entries) - names - {mark})
     if unexpected:
         raise ValueError(f"it holds entries that its contents do not refer to: {reprlib.repr(unexpected)}")
     missing = sorted(names - set(entries))
@@ -338,15 +355,14 @@ def _array_names(value):
                 yield from _array_names(item)
 
 
-def _encode(value, name: str, arrays: dict[str, np.ndarray]):
-    """`value` as JSON-ready data; its arrays go into `arrays`, named by their path."""
+def _encode(value, name: str, arrays: dict[str, np.ndarray], caller: str = "save_checkpoint"):
+    """`value` as JSON-ready data; its arrays go into `arrays`, named by their path. Errors name
+    `caller`."""
     if isinstance(value, np.ndarray):
         if value.dtype.kind not in "biuf":
-            raise TypeError(
-                f"save_checkpoint: {name} is an array of dtype {value.dtype}; checkpoints hold numeric arrays"
-            )
+            raise TypeError(f"{caller}: {name} is an array of dtype {value.dtype}; checkpoints hold numeric arrays")
         if name in arrays:
-            raise ValueError(f"save_checkpoint: two arrays would be stored as {name!r}; rename one of the extra values")
+            raise ValueError(f"{caller}: two arrays would be stored as {name!r}; rename one of the values")
         arrays[name] = value
         return {_ARRAY: name}
     if isinstance(value, (np.bool_, np.integer, np.floating)):
@@ -354,12 +370,12 @@ def _encode(value, name: str, arrays: dict[str, np.ndarray]):
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     if isinstance(value, (list, tuple)):
-        items = [_encode(item, f"{name}/{i}", arrays) for i, item in enumerate(value)]
+        items = [_encode(item, f"{name}/{i}", arrays, caller) for i, item in enumerate(value)]
         return {_TUPLE: items} if isinstance(value, tuple) else items
     if isinstance(value, dict) and all(isinstance(k, str) and k not in (_ARRAY, _TUPLE) for k in value):
-        return {k: _encode(v, f"{name}/{k}" if name else k, arrays) for k, v in value.items()}
+        return {k: _encode(v, f"{name}/{k}" if name else k, arrays, caller) for k, v in value.items()}
     raise TypeError(
-        f"save_checkpoint: {name} is a {type(value).__name__} ({reprlib.repr(value)}); a checkpoint holds numbers, "
+        f"{caller}: {name} is a {type(value).__name__} ({reprlib.repr(value)}); a checkpoint holds numbers, "
         "strings, booleans, None, numpy arrays, and lists, tuples and dicts with string keys of these"
     )
 

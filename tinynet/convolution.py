@@ -428,11 +428,93 @@ def avg_pool2d(x: Tensor | np.ndarray, kernel_size: int | tuple[int, int], strid
     return _pool(AvgPool2dFunction, "avg_pool2d", x, kernel_size, stride, padding)
 
 
-def adaptive_avg_pool2d(x: Tensor | np.ndarray, output_size: int | tuple[int, int] = 1) -> Tensor:
-    """Global average pooling: the mean over height and width, keeping them as size 1."""
-    if pair(output_size, "output_size") != (1, 1):
-        raise ValueError(f"adaptive_avg_pool2d: only output_size=1 (global pooling) is supported, got {output_size}")
+def _adaptive_windows(size: int, out: int, dtype) -> np.ndarray:
+    """The (out, size) matrix whose row i averages PyTorch's adaptive window i of a length-`size`
+    axis: positions floor(i·size/out) up to ceil((i+1)·size/out), each weighted 1 / its length."""
+    averages = np.zeros((out, size), dtype=dtype)
+    for i in range(out):
+        start, end = (i * size) // out, -((-(i + 1) * size) // out)
+        averages[i, start:end] = 1 / (end - start)
+    return averages
+
+
+def adaptive_avg_pool2d(x: Tensor | np.ndarray, output_size: int | tuple[int | None, int | None] = 1) -> Tensor:
+    """Average pooling of x (N, C, H, W) or (C, H, W) to (..., out_h, out_w) whatever H and W
+    are, as PyTorch's: output row i averages input rows floor(i·H/out_h) up to
+    ceil((i+1)·H/out_h), likewise for columns (windows may overlap when out does not divide
+    the size). None in output_size keeps that size. The windows are separable, so this is two
+    matrix products: rows @ x @ colsᵀ."""
     x = as_tensor(x)
-    if x.ndim != 4:
-        raise ValueError(f"adaptive_avg_pool2d: expected a 4-D input, got shape {x.shape}")
-    return x.mean(axis=(2, 3), keepdims=True)
+    if x.ndim not in (3, 4):
+        raise ValueError(f"adaptive_avg_pool2d: expected a 3-D or 4-D input (.., C, H, W), got shape {x.shape}")
+    sizes = output_size if isinstance(output_size, (tuple, list)) else (output_size, output_size)
+    h, w = x.shape[-2:]
+    out_h, out_w = pair(tuple(size if n is None else n for n, size in zip(sizes, (h, w))), "output_size")
+    if (out_h, out_w) == (1, 1):
+        return x.mean(axis=(-2, -1), keepdims=True)
+    rows, columns = _adaptive_windows(h, out_h, x.dtype), _adaptive_windows(w, out_w, x.dtype)
+    return Tensor(rows) @ x @ Tensor(columns.T)
+
+
+def _as_2d(op: str, x: Tensor, kernel: int, padding: int, dilation: int = 1) -> Tensor:
+    """x (N, C, L) as the (N, C, 1, L) input of the 2-D convolution and pooling, after checking
+    that the kernel fits in it."""
+    if x.ndim != 3:
+        raise ValueError(f"{op}: expected a 3-D input (batch, channels, length), got shape {x.shape}")
+    span = dilation * (kernel - 1) + 1
+    if x.shape[2] + 2 * padding < span:
+        raise ValueError(
+            f"{op}: input length {x.shape[2]} (padded: {x.shape[2] + 2 * padding}) is smaller than the kernel's "
+            f"{span}; input shape {x.shape}"
+        )
+    return x.reshape(x.shape[0], x.shape[1], 1, x.shape[2])
+
+
+def single(value: int | tuple[int], name: str) -> int:
+    """v for an int v or a 1-tuple (v,), as the 1-D layers take their sizes. Paddings may be
+    0, sizes, strides and dilations must be at least 1."""
+    if isinstance(value, (tuple, list)) and len(value) == 1:
+        value = value[0]
+    if not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int or a 1-tuple of an int, got {value!r}")
+    return pair(value, name)[0]
+
+
+def conv1d(
+    x: Tensor | np.ndarray,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: int | tuple[int] = 1,
+    padding: int | tuple[int] = 0,
+    dilation: int | tuple[int] = 1,
+) -> Tensor:
+    """1-D convolution (cross-correlation, as PyTorch's) of x (N, C_in, L) with weight
+    (C_out, C_in, k), plus bias (C_out,): conv2d on the (N, C_in, 1, L) view. Output
+    (N, C_out, L_out) with L_out = (L + 2 padding - dilation (k - 1) - 1) // stride + 1."""
+    x, weight = as_tensor(x), as_tensor(weight)
+    if weight.ndim != 3:
+        raise ValueError(f"conv1d: weight must be 3-D (out, in, k), got shape {weight.shape}")
+    stride, padding, dilation = single(stride, "stride"), single(padding, "padding"), single(dilation, "dilation")
+    flat = _as_2d("conv1d", x, weight.shape[2], padding, dilation)
+    _check_channels("conv1d", x, weight, 1)
+    kernels = weight.reshape(*weight.shape[:2], 1, weight.shape[2])
+    out = conv2d(flat, kernels, bias, (1, stride), (0, padding), (1, dilation))
+    return out.reshape(out.shape[0], out.shape[1], out.shape[3])
+
+
+def _pool1d(pool, op: str, x, kernel_size, stride, padding) -> Tensor:
+    x = as_tensor(x)
+    kernel, padding = single(kernel_size, "kernel_size"), single(padding, "padding")
+    stride = kernel if stride is None else single(stride, "stride")
+    out = pool(_as_2d(op, x, kernel, padding), (1, kernel), (1, stride), (0, padding))
+    return out.reshape(out.shape[0], out.shape[1], out.shape[3])
+
+
+def max_pool1d(x: Tensor | np.ndarray, kernel_size: int, stride=None, padding=0) -> Tensor:
+    """The maximum of each kernel_size window of x (N, C, L), moving by stride (default: kernel_size)."""
+    return _pool1d(max_pool2d, "max_pool1d", x, kernel_size, stride, padding)
+
+
+def avg_pool1d(x: Tensor | np.ndarray, kernel_size: int, stride=None, padding=0) -> Tensor:
+    """The mean of each kernel_size window of x (N, C, L), moving by stride (default: kernel_size)."""
+    return _pool1d(avg_pool2d, "avg_pool1d", x, kernel_size, stride, padding)

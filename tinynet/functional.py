@@ -4,7 +4,8 @@ Most are compositions of Tensor ops, so their gradients come for free. A few are
 one `Function` with a hand-written backward, because the fused form is faster or numerically
 safer: `linear`, `embedding`, `cross_entropy`, `binary_cross_entropy`,
 `binary_cross_entropy_with_logits` and `gelu`.
-Convolution and pooling live in tinynet.convolution and are re-exported here.
+Convolution and pooling live in tinynet.convolution, one_hot, pad, normalize and group_norm in
+tinynet.functional_tools; they are re-exported here.
 """
 
 from __future__ import annotations
@@ -13,8 +14,18 @@ import math
 
 import numpy as np
 
-from tinynet.convolution import adaptive_avg_pool2d, avg_pool2d, conv2d, conv_transpose2d, max_pool2d  # noqa: F401
+from tinynet.convolution import (  # noqa: F401
+    adaptive_avg_pool2d,
+    avg_pool1d,
+    avg_pool2d,
+    conv1d,
+    conv2d,
+    conv_transpose2d,
+    max_pool1d,
+    max_pool2d,
+)
 from tinynet.function import Context, Function
+from tinynet.functional_tools import group_norm, normalize, one_hot, pad  # noqa: F401
 from tinynet.random import default_generator
 from tinynet.speedups import select
 from tinynet.tensor import Tensor, _exp, _log, as_tensor, where

@@ -63,6 +63,8 @@ BACKWARD_RULES: dict[str, tuple[str, str]] = {
     "scatter": ("x", "d/dx = g[index] (scatter, the backward of indexing, recorded by create_graph=True)"),
     "concatenate": ("", "d/d(input i) = the slice of g where input i was joined in"),
     "stack": ("", "d/d(input i) = g[i] along the new axis"),
+    "einsum": ("", "d/d(operand i) = einsum of g with the other operands, written with operand i's letters"),
+    "pad": ("x", "d/dx = g with the padding cut off (and with a negative pad, zeros where x was cut)"),
     "where": ("x y", "d/dx = g where the condition holds, else 0; d/dy = g where it does not, else 0"),
     "clone": ("x", "d/dx = g"),
     "astype": ("x", "d/dx = g cast back to x's dtype"),

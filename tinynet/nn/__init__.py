@@ -1,9 +1,9 @@
 """Layers, losses and the Module base class."""
 
-from tinynet.nn import init
+from tinynet.nn import init, utils
 from tinynet.nn.activation import ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Softplus, Tanh
-from tinynet.nn.container import Flatten, Identity, ModuleDict, ModuleList, Sequential
-from tinynet.nn.conv import Conv2d, ConvTranspose2d
+from tinynet.nn.container import Flatten, Identity, ModuleDict, ModuleList, Sequential, Unflatten
+from tinynet.nn.conv import Conv1d, Conv2d, ConvTranspose2d
 from tinynet.nn.dropout import Dropout
 from tinynet.nn.embedding import Embedding
 from tinynet.nn.linear import Linear
@@ -18,9 +18,9 @@ from tinynet.nn.loss import (
     NLLLoss,
 )
 from tinynet.nn.module import Module
-from tinynet.nn.normalization import BatchNorm1d, BatchNorm2d, LayerNorm
+from tinynet.nn.normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
 from tinynet.nn.parameter import Parameter
-from tinynet.nn.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
+from tinynet.nn.pooling import AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
 from tinynet.nn.recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell
 
 __all__ = [
@@ -30,11 +30,13 @@ __all__ = [
     "LSTM",
     "RNN",
     "AdaptiveAvgPool2d",
+    "AvgPool1d",
     "AvgPool2d",
     "BCELoss",
     "BCEWithLogitsLoss",
     "BatchNorm1d",
     "BatchNorm2d",
+    "Conv1d",
     "Conv2d",
     "ConvTranspose2d",
     "CrossEntropyLoss",
@@ -42,6 +44,7 @@ __all__ = [
     "Embedding",
     "Flatten",
     "GRUCell",
+    "GroupNorm",
     "HuberLoss",
     "Identity",
     "KLDivLoss",
@@ -52,6 +55,7 @@ __all__ = [
     "Linear",
     "LogSoftmax",
     "MSELoss",
+    "MaxPool1d",
     "MaxPool2d",
     "Module",
     "ModuleDict",
@@ -67,5 +71,7 @@ __all__ = [
     "Softmax",
     "Softplus",
     "Tanh",
+    "Unflatten",
     "init",
+    "utils",
 ]

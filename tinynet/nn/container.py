@@ -1,12 +1,15 @@
 """Containers that register the layers they hold: ModuleList, ModuleDict, Sequential; and
-Identity and Flatten, the layers that only pass data through or reshape it."""
+Identity, Flatten and Unflatten, the layers that only pass data through or reshape it."""
 
 from __future__ import annotations
 
+import math
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 
 from tinynet.nn.module import Module
 from tinynet.tensor import Tensor
+from tinynet.torch_names import normalize_dim
 
 
 def _check_module(container: Module, key: str, value) -> None:
@@ -28,9 +31,9 @@ class _Container(Module):
 class ModuleList(_Container):
     """A list of layers whose parameters belong to the model (a plain list's would not):
 
-        self.blocks = nn.ModuleList(nn.Linear(64, 64) for _ in range(4))
-        for block in self.blocks:
-            x = block(x).relu()
+    self.blocks = nn.ModuleList(nn.Linear(64, 64) for _ in range(4))
+    for block in self.blocks:
+        x = block(x).relu()
     """
 
     def __init__(self, modules: Iterable[Module] = ()):
@@ -98,10 +101,20 @@ class ModuleList(_Container):
 
 
 class Sequential(ModuleList):
-    """Layers applied one after another: `Sequential(layer1, layer2, ...)`; indexable,
-    sliceable and iterable like a ModuleList."""
+    """Layers applied one after another: `Sequential(layer1, layer2, ...)`, named 0, 1, ...; or
+    `Sequential(OrderedDict([("conv", layer1), ("act", layer2)]))`, named by the keys (so the
+    state dict's keys are "conv.weight", ..., as PyTorch's). Indexable, sliceable and iterable
+    like a ModuleList."""
 
     def __init__(self, *layers: Module):
+        if len(layers) == 1 and isinstance(layers[0], OrderedDict):
+            super().__init__()
+            for name, layer in layers[0].items():
+                if not isinstance(name, str) or not name or "." in name:
+                    raise KeyError(f"Sequential: layer names must be non-empty strings without '.', got {name!r}")
+                _check_module(self, repr(name), layer)
+                setattr(self, name, layer)
+            return
         super().__init__(layers)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -117,8 +130,8 @@ class Sequential(ModuleList):
 class ModuleDict(_Container):
     """A dict of layers by name whose parameters belong to the model (a plain dict's would not):
 
-        self.heads = nn.ModuleDict({"digit": nn.Linear(128, 10), "parity": nn.Linear(128, 2)})
-        logits = self.heads["digit"](features)
+    self.heads = nn.ModuleDict({"digit": nn.Linear(128, 10), "parity": nn.Linear(128, 2)})
+    logits = self.heads["digit"](features)
     """
 
     def __init__(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]] = ()):
@@ -195,3 +208,34 @@ class Flatten(Module):
 
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}"
+
+
+class Unflatten(Module):
+    """Split dimension `dim` into `unflattened_size`: Unflatten(1, (16, 7, 7)) turns (N, 784)
+    into (N, 16, 7, 7), the inverse of Flatten. One size may be -1, inferred."""
+
+    def __init__(self, dim: int, unflattened_size: tuple[int, ...] | list[int]):
+        super().__init__()
+        if (
+            not isinstance(unflattened_size, (tuple, list))
+            or not all(isinstance(n, int) and (n > 0 or n == -1) for n in unflattened_size)
+            or list(unflattened_size).count(-1) > 1
+        ):
+            raise TypeError(
+                f"Unflatten: unflattened_size must be a tuple of positive ints (one may be -1), got {unflattened_size}"
+            )
+        self.dim, self.unflattened_size = dim, tuple(unflattened_size)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """The input with dimension `dim` split."""
+        dim = normalize_dim("Unflatten", self.dim, x.shape)
+        known = math.prod(n for n in self.unflattened_size if n != -1)
+        size = x.shape[dim]
+        if (-1 not in self.unflattened_size and known != size) or (known == 0 or size % known):
+            raise ValueError(
+                f"{self!r}: cannot split dim {dim} of size {size} (input shape {x.shape}) into {self.unflattened_size}"
+            )
+        return x.reshape(*x.shape[:dim], *self.unflattened_size, *x.shape[dim + 1 :])
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"

@@ -1,4 +1,4 @@
-"""Normalization layers: BatchNorm1d, BatchNorm2d (over the batch) and LayerNorm (over each sample)."""
+"""Normalization layers: BatchNorm1d, BatchNorm2d (over the batch), LayerNorm and GroupNorm (over each sample)."""
 
 from __future__ import annotations
 
@@ -86,3 +86,32 @@ class LayerNorm(Module):
             f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
             f"bias={self.bias is not None}"
         )
+
+
+class GroupNorm(Module):
+    """Normalizes each sample's channels in num_groups groups (see F.group_norm), then scales
+    and shifts each channel by weight (ones) and bias (zeros) of shape (num_channels,) when
+    affine, as PyTorch's. GroupNorm(1, C) normalizes over all of a sample's channels,
+    GroupNorm(C, C) each channel on its own."""
+
+    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5, affine: bool = True):
+        super().__init__()
+        if num_groups < 1 or num_channels % num_groups:
+            raise ValueError(
+                f"GroupNorm: num_channels ({num_channels}) must be divisible by num_groups ({num_groups}), "
+                "a positive number"
+            )
+        self.num_groups, self.num_channels, self.eps, self.affine = num_groups, num_channels, eps, affine
+        dtype = get_default_dtype()
+        self.weight = Parameter(np.ones(num_channels, dtype=dtype)) if affine else None
+        self.bias = Parameter(np.zeros(num_channels, dtype=dtype)) if affine else None
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.ndim < 2 or x.shape[1] != self.num_channels:
+            raise ValueError(
+                f"{self!r}: expected an input (N, {self.num_channels}, ...) with at least 2 dims, got shape {x.shape}"
+            )
+        return F.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"

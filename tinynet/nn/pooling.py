@@ -1,4 +1,4 @@
-"""Pooling layers: MaxPool2d, AvgPool2d, AdaptiveAvgPool2d."""
+"""Pooling layers: MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, and MaxPool1d, AvgPool1d on (N, C, L) inputs."""
 
 from __future__ import annotations
 
@@ -31,8 +31,24 @@ class AvgPool2d(_Pool2d):
         return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding)
 
 
+class MaxPool1d(_Pool2d):
+    """The maximum of each window of an (N, C, L) input; stride defaults to kernel_size."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.max_pool1d(x, self.kernel_size, self.stride, self.padding)
+
+
+class AvgPool1d(_Pool2d):
+    """The mean of each window of an (N, C, L) input (zero padding counted); stride defaults to kernel_size."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.avg_pool1d(x, self.kernel_size, self.stride, self.padding)
+
+
 class AdaptiveAvgPool2d(Module):
-    """Global average pooling: (N, C, H, W) -> (N, C, 1, 1). Only output_size=1."""
+    """Average pooling to a fixed output size whatever the input's: (N, C, H, W) ->
+    (N, C, *output_size) (an int for a square; None keeps that size), PyTorch's windows (see
+    F.adaptive_avg_pool2d). output_size=1 is global average pooling."""
 
     def __init__(self, output_size=1):
         super().__init__()
