@@ -267,12 +267,30 @@ OPS = {  # each forward takes x of shape (batch, 4, 6)
     "matmul": lambda x: (x @ x.transpose(0, 2, 1), (x @ W) @ W.T, W.T @ x[:, 0, :, None], x[:, 0] @ W[:, 0]),
     "unary": lambda x: x.exp().log() + x.abs().sqrt() + x.tanh() + x.sigmoid() + x.relu() + x.detach(),
     "clip": lambda x: x.clip(-0.5, 0.5) + x.clamp(min=0) + x.clip(max=0.1),
-    "reductions": lambda x: (x.sum(), x.mean(axis=(1, 2), keepdims=True), x.max(axis=1), x.min(dim=-1, keepdim=True)),
+    "reductions": lambda x: (x.sum(), x.mean(axis=(1, 2), keepdims=True), x.amax(axis=(0, 2)), x.amin(dim=-1)),
+    "max and min": lambda x: (x.max(), x.min(), *x.max(dim=1), *x.min(-1, keepdim=True), x.max(2).values * 2),
     "logsumexp and var": lambda x: (x.logsumexp(axis=2), x.var(axis=1), x.var(dim=2, correction=1)),
     "argmax and argmin": lambda x: (x.argmax(axis=2), x.argmin(dim=1, keepdim=True), x.argmax()),
     "reshape": lambda x: (x.reshape(x.shape[0], -1), x.reshape(-1, 6), x.reshape((x.shape[0], 2, 12))),
-    "flatten": lambda x: (x.flatten(1), x.flatten(2), x.flatten(0), x.flatten(-1)),
-    "transpose": lambda x: (x.transpose(), x.T, x.transpose(2, 0, 1), x.transpose((0, 2, 1))),
+    "flatten": lambda x: (
+        x.flatten(1),
+        x.flatten(2),
+        x.flatten(),
+        x.flatten(-1),
+        x[:, None].flatten(0, 1),
+        x[:, :, None].flatten(1, -2),
+        x[:, 0, 0].flatten(),
+    ),
+    "transpose and permute": lambda x: (
+        x.transpose(),
+        x.T,
+        x.transpose(2, 0, 1),
+        x.transpose((0, 2, 1)),
+        x.transpose(1, 2),
+        x.transpose(0, -1),
+        x.permute(2, 0, 1),
+        x.permute((1, 0, 2)),
+    ),
     "squeeze and unsqueeze": lambda x: (x[:, :1].squeeze(1), x.unsqueeze(1), x.unsqueeze(-1), x[:, None].squeeze()),
     "broadcast_to": lambda x: x[:, None].broadcast_to(x.shape[0], 3, 4, 6),
     "indexing by ints and slices": lambda x: (x[:, 1], x[:, -1], x[:, 1:3, ::2], x[:, ::-1], x[:, -2:, 4:1:-2]),
@@ -309,7 +327,7 @@ def test_tensor_ops_and_functions_in_a_forward_of_ones_own(name, tmp_path):
 @pytest.mark.parametrize("opset", [17, 18, 21])
 def test_opsets(opset, tmp_path):
     """Reductions take their axes as an attribute up to opset 17 and as an input from 18 on."""
-    model = Lambda(lambda x: (x.mean(axis=1), x.max(axis=(1, 2)), x.logsumexp(axis=-1), F.layer_norm(x, 6)))
+    model = Lambda(lambda x: (x.mean(axis=1), x.amax(axis=(1, 2)), *x.max(1), x.logsumexp(axis=-1), F.layer_norm(x, 6)))
     proto = assert_runs_as_tinynet(model, (4, 6), tmp_path, opset=opset)
     assert proto.opset_import[0].version == opset
 

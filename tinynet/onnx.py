@@ -438,7 +438,7 @@ def supported() -> dict[str, list[str]]:
 
 
 _BUILT_FROM_CONVERTED = {  # ops without a converter of their own, made of ops with one (their trace is theirs)
-    Tensor: ("T", "split", "var"),
+    Tensor: ("T", "split", "transpose", "var"),
     F: ("adaptive_avg_pool2d", "relu", "sigmoid", "silu", "tanh"),
     tinynet: ("split",),
 }
@@ -517,12 +517,30 @@ def _reduction(op_type: str) -> Converter:
 _REDUCTIONS = {
     "sum": "ReduceSum",
     "mean": "ReduceMean",
-    "max": "ReduceMax",
-    "min": "ReduceMin",
+    "amax": "ReduceMax",
+    "amin": "ReduceMin",
     "logsumexp": "ReduceLogSumExp",
 }
 for _name, _op_type in _REDUCTIONS.items():
     _converts(Tensor, _name)(_reduction(_op_type))
+
+
+def _value_and_index(reduce_type: str, arg_type: str) -> Converter:
+    """max or min: with no axis the full reduction, along one axis PyTorch's (values, indices)."""
+
+    def convert(g: _Graph, out, self, axis=None, keepdims=False):
+        x = g.name(self)
+        if axis is None:
+            g.define(out, g.reduce(reduce_type, x, None, keepdims=False))
+            return
+        g.define(out.values, g.reduce(reduce_type, x, axis, keepdims))
+        g.define(out.indices, g.add(arg_type, [x], axis=int(axis), keepdims=int(keepdims)))  # the first, as numpy
+
+    return convert
+
+
+_converts(Tensor, "max")(_value_and_index("ReduceMax", "ArgMax"))
+_converts(Tensor, "min")(_value_and_index("ReduceMin", "ArgMin"))
 
 
 def _arg_extremum(op_type: str) -> Converter:
@@ -556,16 +574,21 @@ def _reshape(g: _Graph, out, self, shape):
 
 
 @_converts(Tensor, "flatten")
-def _flatten_op(g: _Graph, out, self, start_dim=1):
-    kept = len(self.shape[:start_dim])
-    g.define(out, g.add("Reshape", [g.name(self), g.int64s([0] * kept + [-1])]))
+def _flatten_op(g: _Graph, out, self, start_dim=0, end_dim=-1):
+    """The axes kept before start_dim (0: their size at run time), one -1 for those merged, and
+    the sizes after end_dim."""
+    if self.ndim == 0:
+        target = [1]
+    else:
+        start, end = start_dim % self.ndim, end_dim % self.ndim
+        target = [0] * start + [-1] + list(self.shape[end + 1 :])
+    g.define(out, g.add("Reshape", [g.name(self), g.int64s(target)]))
 
 
-@_converts(Tensor, "transpose")
-def _transpose(g: _Graph, out, self, axes):
+@_converts(Tensor, "permute")
+def _permute(g: _Graph, out, self, axes):
     axes = axes[0] if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
-    perm = [a % self.ndim for a in axes] if axes else list(reversed(range(self.ndim)))
-    g.define(out, g.add("Transpose", [g.name(self)], perm=perm))
+    g.define(out, g.add("Transpose", [g.name(self)], perm=[int(a) % self.ndim for a in axes]))
 
 
 @_converts(Tensor, "broadcast_to")
