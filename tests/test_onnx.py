@@ -256,6 +256,7 @@ class Lambda(nn.Module):
 RNG = np.random.default_rng(5)
 W = tn.Tensor(RNG.standard_normal((6, 3)).astype(np.float32))  # W.T has the export's batch size in axis 0
 MASK = RNG.random((4, 6)) > 0.5
+INDEX = RNG.integers(0, 4, (1, 3, 6))  # gather's index: smaller than x on the batch axis
 MEAN, VAR = RNG.standard_normal(4).astype(np.float32), RNG.uniform(0.5, 2, 4).astype(np.float32)
 SLOPE = tn.Tensor(np.linspace(0, 1, 6, dtype=np.float32))
 IMAGE_WEIGHT = tn.Tensor(RNG.standard_normal((3, 4, 3, 3)).astype(np.float32))
@@ -291,6 +292,23 @@ OPS = {  # each forward takes x of shape (batch, 4, 6)
         x.permute(2, 0, 1),
         x.permute((1, 0, 2)),
     ),
+    "view, expand, flip, chunk, clone": lambda x: (
+        x.view(x.shape[0], -1),
+        x[:, None].expand(-1, 3, 4, 6),
+        x.flip(1),
+        x.flip((0, 2)),
+        *x.chunk(2, dim=2),
+        x.clone(),
+    ),
+    "casts": lambda x: (x.double(), x.double().float() * 2, x.long(), x.int(), x.bool(), x.astype(np.float32)),
+    "masked_fill, tril, triu": lambda x: (x.masked_fill(MASK, -1.0), x.tril(), x.triu(1), x.tril(diagonal=-2)),
+    "cumsum and gather": lambda x: (
+        x.cumsum(dim=1),
+        x.cumsum(-1),
+        x.gather(2, np.zeros((1, 4, 2), np.int64)),
+        x.gather(1, INDEX),
+        x.gather(2, x.argmax(axis=2, keepdims=True)),
+    ),
     "squeeze and unsqueeze": lambda x: (x[:, :1].squeeze(1), x.unsqueeze(1), x.unsqueeze(-1), x[:, None].squeeze()),
     "broadcast_to": lambda x: x[:, None].broadcast_to(x.shape[0], 3, 4, 6),
     "indexing by ints and slices": lambda x: (x[:, 1], x[:, -1], x[:, 1:3, ::2], x[:, ::-1], x[:, -2:, 4:1:-2]),
@@ -303,7 +321,14 @@ OPS = {  # each forward takes x of shape (batch, 4, 6)
     "where, maximum, minimum": lambda x: (tn.where(MASK, x, 0.0), tn.maximum(x, 0.1), tn.minimum(x, x * 0.5)),
     "activations": lambda x: (F.relu(x), F.sigmoid(x), F.tanh(x), F.leaky_relu(x, 0.1), F.elu(x, 0.5), F.silu(x)),
     "gelu": lambda x: (F.gelu(x), F.gelu(x, approximate="tanh")),
-    "softmax": lambda x: (F.softmax(x, dim=1), F.softmax(x), F.log_softmax(x, axis=-1), F.log_softmax(x, 1)),
+    "softmax": lambda x: (
+        F.softmax(x, dim=1),
+        F.softmax(x),
+        F.log_softmax(x, axis=-1),
+        F.log_softmax(x, 1),
+        x.softmax(dim=-1),
+        x.log_softmax(1),
+    ),
     "softplus": lambda x: (F.softplus(x), F.softplus(x, beta=3.0, threshold=0.5)),
     "leaky_relu with a tensor slope": lambda x: F.leaky_relu(x, SLOPE),
     "linear": lambda x: (F.linear(x, W.T), F.linear(x[:, 0], W.T, W[0])),
@@ -384,6 +409,10 @@ BAD = [  # (forward of x (batch, 4), the error, a regex of its message)
      r"tinynet\.functional: .*conv2d.*; layers: .*LSTM"),
     (lambda x: Cube.apply(x), tn.onnx.UnsupportedOperation, r"'Cube' has no ONNX form"),
     (lambda x: x.std(axis=1), tn.onnx.UnsupportedOperation, r"'std' has no ONNX form"),
+    (lambda x: x.repeat(1, 2), tn.onnx.UnsupportedOperation, r"'repeat' has no ONNX form"),
+    (lambda x: x.norm(dim=1), tn.onnx.UnsupportedOperation, r"'norm' has no ONNX form"),
+    (lambda x: x.scatter(1, np.zeros((1, 1), np.int64), 0.0), tn.onnx.UnsupportedOperation, r"'scatter_write' has no"),
+    (lambda x: x.scatter_add(1, np.zeros((1, 1), np.int64), x), tn.onnx.UnsupportedOperation, r"'scatter_add' has no"),
     (lambda x: F.dropout(x, 0.5), tn.onnx.UnsupportedOperation, r"dropout in training mode \(p=0.5\)"),
     (lambda x: F.batch_norm(x, MEAN, VAR), tn.onnx.UnsupportedOperation, r"batch_norm in training mode"),
     (lambda x: x[:, np.array([True, False, True, True])], tn.onnx.UnsupportedOperation, r"a boolean mask"),

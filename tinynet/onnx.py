@@ -438,10 +438,13 @@ def supported() -> dict[str, list[str]]:
 
 
 _BUILT_FROM_CONVERTED = {  # ops without a converter of their own, made of ops with one (their trace is theirs)
-    Tensor: ("T", "split", "transpose", "var"),
+    Tensor: (
+        "T", "bool", "chunk", "double", "expand", "flip", "float", "int", "log_softmax", "long", "masked_fill",
+        "softmax", "split", "transpose", "var", "view",
+    ),
     F: ("adaptive_avg_pool2d", "relu", "sigmoid", "silu", "tanh"),
     tinynet: ("split",),
-}
+}  # fmt: skip
 
 
 SUPPORTED_LAYERS = (
@@ -496,7 +499,7 @@ for _name, _op_type in _UNARY.items():
     _converts(Tensor, _name)(_unary(_op_type))
 
 
-@_converts(Tensor, "detach")
+@_converts(Tensor, "detach", "clone")
 def _detach(g: _Graph, out, self):
     g.define(out, g.name(self))  # the same value: out is another name for it
 
@@ -589,6 +592,36 @@ def _flatten_op(g: _Graph, out, self, start_dim=0, end_dim=-1):
 def _permute(g: _Graph, out, self, axes):
     axes = axes[0] if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
     g.define(out, g.add("Transpose", [g.name(self)], perm=[int(a) % self.ndim for a in axes]))
+
+
+@_converts(Tensor, "astype")
+def _astype(g: _Graph, out, self, dtype):
+    if out is self:  # already of that dtype
+        return
+    g.define(out, g.add("Cast", [g.name(self)], to=g.helper.np_dtype_to_tensor_dtype(np.dtype(dtype))))
+
+
+@_converts(Tensor, "cumsum")
+def _cumsum(g: _Graph, out, self, axis=None):
+    g.define(out, g.add("CumSum", [g.name(self), g.constant(np.asarray(axis % self.ndim, np.int64), "axis")]))
+
+
+def _triangle(upper: bool) -> Converter:
+    def convert(g: _Graph, out, self, diagonal=0):
+        k = g.constant(np.asarray(diagonal, np.int64), "diagonal")
+        g.define(out, g.add("Trilu", [g.name(self), k], upper=int(upper)))
+
+    return convert
+
+
+_converts(Tensor, "tril")(_triangle(upper=False))
+_converts(Tensor, "triu")(_triangle(upper=True))
+
+
+@_converts(Tensor, "gather")
+def _gather(g: _Graph, out, self, axis, index):
+    index = index if g.is_traced(index) else np.asarray(index.data if isinstance(index, Tensor) else index, np.int64)
+    g.define(out, g.add("GatherElements", [g.name(self), g.name(index)], axis=int(axis) % self.ndim))
 
 
 @_converts(Tensor, "broadcast_to")
