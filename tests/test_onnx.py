@@ -413,6 +413,10 @@ BAD = [  # (forward of x (batch, 4), the error, a regex of its message)
     (lambda x: x.norm(dim=1), tn.onnx.UnsupportedOperation, r"'norm' has no ONNX form"),
     (lambda x: x.scatter(1, np.zeros((1, 1), np.int64), 0.0), tn.onnx.UnsupportedOperation, r"'scatter_write' has no"),
     (lambda x: x.scatter_add(1, np.zeros((1, 1), np.int64), x), tn.onnx.UnsupportedOperation, r"'scatter_add' has no"),
+    (lambda x: x.argsort(dim=1), tn.onnx.UnsupportedOperation, r"'argsort' has no ONNX form"),
+    (lambda x: x.sort(dim=1).values, tn.onnx.UnsupportedOperation, r"'sort' has no ONNX form"),
+    (lambda x: x.topk(2).indices, tn.onnx.UnsupportedOperation, r"'topk' has no ONNX form"),
+    (lambda x: tn.sort(x), tn.onnx.UnsupportedOperation, r"'sort' has no ONNX form"),
     (lambda x: F.dropout(x, 0.5), tn.onnx.UnsupportedOperation, r"dropout in training mode \(p=0.5\)"),
     (lambda x: F.batch_norm(x, MEAN, VAR), tn.onnx.UnsupportedOperation, r"batch_norm in training mode"),
     (lambda x: x[:, np.array([True, False, True, True])], tn.onnx.UnsupportedOperation, r"a boolean mask"),
@@ -437,6 +441,29 @@ def test_what_has_no_onnx_form_is_a_named_error_and_writes_nothing(forward, erro
         with pytest.raises(error, match=message):
             tn.onnx.export(Lambda(forward), x, path)
     assert [p.name for p in tmp_path.iterdir()] == ["kept.onnx"] and kept.read_bytes() == b"an earlier file"
+
+
+IN_PLACE = {
+    "add_": lambda y: y.add_(1.0), "mul_": lambda y: y.mul_(2.0), "zero_": lambda y: y.zero_(),
+    "clamp_": lambda y: y.clamp_(0, 1), "copy_": lambda y: y.copy_(y * 2), "add_ as +=": lambda y: y.__iadd__(1.0),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", list(IN_PLACE))
+def test_an_in_place_op_on_a_traced_tensor_is_named_before_it_changes_anything(name, tmp_path):
+    """The trace could not see the change (a silent wrong graph): refused before the op runs."""
+    made = []
+
+    def forward(x):
+        made.append(x * 2)
+        IN_PLACE[name](made[-1])
+        return made[-1]
+
+    x = np.linspace(-1, 1, 12, dtype=np.float32).reshape(3, 4)
+    with pytest.raises(tn.onnx.UnsupportedOperation, match=rf"'{name.split()[0]}' has no ONNX form"):
+        tn.onnx.export(Lambda(forward), x, tmp_path / "m.onnx")
+    np.testing.assert_array_equal(made[0].data, x * 2)
+    assert not (tmp_path / "m.onnx").exists()
 
 
 def test_a_recurrent_layer_of_ones_own_cell_is_named(tmp_path):

@@ -350,22 +350,23 @@ class _Graph:
 # ---------------------------------------------------------------- tracing: wrapping tinynet's ops
 
 Converter = Callable[..., None]
-_CONVERTERS: list[tuple[object, str, Converter]] = []  # (owner, attribute, converter)
+_CONVERTERS: list[tuple[object, str, Converter | None]] = []  # (owner, attribute, converter or None)
 _active: _Graph | None = None
 
 
 def _converts(owner, *attributes: str):
     """Register a converter for owner.attribute (a Tensor method, a function of a module, a
-    layer's forward): convert(graph, out, **arguments), with the arguments of the call by name."""
+    layer's forward): convert(graph, out, **arguments), with the arguments of the call by name.
+    A converter of None refuses the op by name before it runs (see _REFUSED)."""
 
-    def register(convert: Converter) -> Converter:
+    def register(convert: Converter | None) -> Converter | None:
         _CONVERTERS.extend((owner, attribute, convert) for attribute in attributes)
         return convert
 
     return register
 
 
-def _wrapped(original: Callable, convert: Converter) -> Callable:
+def _wrapped(original: Callable, convert: Converter | None) -> Callable:
     signature = inspect.signature(original)
 
     @functools.wraps(original)
@@ -373,6 +374,8 @@ def _wrapped(original: Callable, convert: Converter) -> Callable:
         graph = _active
         if graph is None or graph.suspended or not graph.any_traced((*args, *kwargs.values())):
             return original(*args, **kwargs)
+        if convert is None:  # before it runs: an in-place op would already have changed a tensor
+            raise UnsupportedOperation(_unsupported_message(original.__name__))
         with graph.suspend():
             out = original(*args, **kwargs)
         numpy_names = {TORCH_NAMES.get(name, name): value for name, value in kwargs.items()}  # dim= is axis=
@@ -426,7 +429,7 @@ def supported() -> dict[str, list[str]]:
     the nn layers."""
 
     def names(owner) -> list[str]:
-        converted = {attribute for o, attribute, _ in _CONVERTERS if o is owner}
+        converted = {attribute for o, attribute, convert in _CONVERTERS if o is owner and convert is not None}
         return sorted(converted | set(_BUILT_FROM_CONVERTED.get(owner, ())))
 
     return {
@@ -622,6 +625,17 @@ _converts(Tensor, "triu")(_triangle(upper=True))
 def _gather(g: _Graph, out, self, axis, index):
     index = index if g.is_traced(index) else np.asarray(index.data if isinstance(index, Tensor) else index, np.int64)
     g.define(out, g.add("GatherElements", [g.name(self), g.name(index)], axis=int(axis) % self.ndim))
+
+
+# Ops refused by name when they meet a traced tensor. Those that compute indices outside the graph
+# (argsort, and sort and topk from it) would otherwise bake the example's order into the file; the
+# in-place ones change a tensor the trace has already named. (repeat, norm, scatter, scatter_add
+# and std are their own Tensor._make ops, refused there.)
+_REFUSED = (
+    "argsort", "sort", "topk", "add_", "sub_", "mul_", "div_", "zero_", "fill_", "copy_", "clamp_", "clip_",
+    "__iadd__", "__isub__", "__imul__", "__itruediv__",
+)  # fmt: skip
+_converts(Tensor, *_REFUSED)(None)
 
 
 @_converts(Tensor, "broadcast_to")
