@@ -446,7 +446,7 @@ _BUILT_FROM_CONVERTED = {  # ops without a converter of their own, made of ops w
         "softmax", "split", "transpose", "var", "view",
     ),
     F: ("adaptive_avg_pool2d", "relu", "sigmoid", "silu", "tanh"),
-    tinynet: ("split",),
+    tinynet: ("chunk", "cumsum", "flip", "gather", "masked_fill", "split", "tril", "triu"),  # the methods' forms
 }  # fmt: skip
 
 
