@@ -256,6 +256,7 @@ class Lambda(nn.Module):
 RNG = np.random.default_rng(5)
 W = tn.Tensor(RNG.standard_normal((6, 3)).astype(np.float32))  # W.T has the export's batch size in axis 0
 MASK = RNG.random((4, 6)) > 0.5
+INDEX = RNG.integers(0, 4, (1, 3, 6))  # gather's index: smaller than x on the batch axis
 MEAN, VAR = RNG.standard_normal(4).astype(np.float32), RNG.uniform(0.5, 2, 4).astype(np.float32)
 SLOPE = tn.Tensor(np.linspace(0, 1, 6, dtype=np.float32))
 IMAGE_WEIGHT = tn.Tensor(RNG.standard_normal((3, 4, 3, 3)).astype(np.float32))
@@ -267,12 +268,64 @@ OPS = {  # each forward takes x of shape (batch, 4, 6)
     "matmul": lambda x: (x @ x.transpose(0, 2, 1), (x @ W) @ W.T, W.T @ x[:, 0, :, None], x[:, 0] @ W[:, 0]),
     "unary": lambda x: x.exp().log() + x.abs().sqrt() + x.tanh() + x.sigmoid() + x.relu() + x.detach(),
     "clip": lambda x: x.clip(-0.5, 0.5) + x.clamp(min=0) + x.clip(max=0.1),
-    "reductions": lambda x: (x.sum(), x.mean(axis=(1, 2), keepdims=True), x.max(axis=1), x.min(dim=-1, keepdim=True)),
+    "reductions": lambda x: (x.sum(), x.mean(axis=(1, 2), keepdims=True), x.amax(axis=(0, 2)), x.amin(dim=-1)),
+    "max and min": lambda x: (x.max(), x.min(), *x.max(dim=1), *x.min(-1, keepdim=True), x.max(2).values * 2),
     "logsumexp and var": lambda x: (x.logsumexp(axis=2), x.var(axis=1), x.var(dim=2, correction=1)),
     "argmax and argmin": lambda x: (x.argmax(axis=2), x.argmin(dim=1, keepdim=True), x.argmax()),
     "reshape": lambda x: (x.reshape(x.shape[0], -1), x.reshape(-1, 6), x.reshape((x.shape[0], 2, 12))),
-    "flatten": lambda x: (x.flatten(1), x.flatten(2), x.flatten(0), x.flatten(-1)),
-    "transpose": lambda x: (x.transpose(), x.T, x.transpose(2, 0, 1), x.transpose((0, 2, 1))),
+    "flatten": lambda x: (
+        x.flatten(1),
+        x.flatten(2),
+        x.flatten(),
+        x.flatten(-1),
+        x[:, None].flatten(0, 1),
+        x[:, :, None].flatten(1, -2),
+        x[:, 0, 0].flatten(),
+    ),
+    "transpose and permute": lambda x: (
+        x.transpose(),
+        x.T,
+        x.transpose(2, 0, 1),
+        x.transpose((0, 2, 1)),
+        x.transpose(1, 2),
+        x.transpose(0, -1),
+        x.permute(2, 0, 1),
+        x.permute((1, 0, 2)),
+    ),
+    "view, expand, flip, chunk, clone": lambda x: (
+        x.view(x.shape[0], -1),
+        x[:, None].expand(-1, 3, 4, 6),
+        x.flip(1),
+        x.flip((0, 2)),
+        *x.chunk(2, dim=2),
+        x.clone(),
+    ),
+    "casts": lambda x: (x.double(), x.double().float() * 2, x.long(), x.int(), x.bool(), x.astype(np.float32)),
+    "masked_fill, tril, triu": lambda x: (x.masked_fill(MASK, -1.0), x.tril(), x.triu(1), x.tril(diagonal=-2)),
+    "cumsum and gather": lambda x: (
+        x.cumsum(dim=1),
+        x.cumsum(-1),
+        x.gather(2, np.zeros((1, 4, 2), np.int64)),
+        x.gather(1, INDEX),
+        x.gather(2, x.argmax(axis=2, keepdims=True)),
+    ),
+    "numpy functions and the inf norms": lambda x: (
+        np.exp(x),
+        np.max(x, axis=1),
+        np.sum(x, axis=2),
+        np.concatenate([x, x], axis=1),
+        x.norm(p=np.inf, dim=1),
+        x.norm(-np.inf, dim=2, keepdim=True),
+    ),
+    "the tn functions of those methods": lambda x: (
+        tn.tril(x, 1),
+        tn.triu(x),
+        tn.cumsum(x, dim=2),
+        tn.flip(x, (1,)),
+        *tn.chunk(x, 3, dim=1),
+        tn.gather(x, 1, INDEX),
+        tn.masked_fill(x, MASK, 2.0),
+    ),
     "squeeze and unsqueeze": lambda x: (x[:, :1].squeeze(1), x.unsqueeze(1), x.unsqueeze(-1), x[:, None].squeeze()),
     "broadcast_to": lambda x: x[:, None].broadcast_to(x.shape[0], 3, 4, 6),
     "indexing by ints and slices": lambda x: (x[:, 1], x[:, -1], x[:, 1:3, ::2], x[:, ::-1], x[:, -2:, 4:1:-2]),
@@ -285,7 +338,14 @@ OPS = {  # each forward takes x of shape (batch, 4, 6)
     "where, maximum, minimum": lambda x: (tn.where(MASK, x, 0.0), tn.maximum(x, 0.1), tn.minimum(x, x * 0.5)),
     "activations": lambda x: (F.relu(x), F.sigmoid(x), F.tanh(x), F.leaky_relu(x, 0.1), F.elu(x, 0.5), F.silu(x)),
     "gelu": lambda x: (F.gelu(x), F.gelu(x, approximate="tanh")),
-    "softmax": lambda x: (F.softmax(x, dim=1), F.softmax(x), F.log_softmax(x, axis=-1), F.log_softmax(x, 1)),
+    "softmax": lambda x: (
+        F.softmax(x, dim=1),
+        F.softmax(x),
+        F.log_softmax(x, axis=-1),
+        F.log_softmax(x, 1),
+        x.softmax(dim=-1),
+        x.log_softmax(1),
+    ),
     "softplus": lambda x: (F.softplus(x), F.softplus(x, beta=3.0, threshold=0.5)),
     "leaky_relu with a tensor slope": lambda x: F.leaky_relu(x, SLOPE),
     "linear": lambda x: (F.linear(x, W.T), F.linear(x[:, 0], W.T, W[0])),
@@ -309,7 +369,7 @@ def test_tensor_ops_and_functions_in_a_forward_of_ones_own(name, tmp_path):
 @pytest.mark.parametrize("opset", [17, 18, 21])
 def test_opsets(opset, tmp_path):
     """Reductions take their axes as an attribute up to opset 17 and as an input from 18 on."""
-    model = Lambda(lambda x: (x.mean(axis=1), x.max(axis=(1, 2)), x.logsumexp(axis=-1), F.layer_norm(x, 6)))
+    model = Lambda(lambda x: (x.mean(axis=1), x.amax(axis=(1, 2)), *x.max(1), x.logsumexp(axis=-1), F.layer_norm(x, 6)))
     proto = assert_runs_as_tinynet(model, (4, 6), tmp_path, opset=opset)
     assert proto.opset_import[0].version == opset
 
@@ -366,6 +426,14 @@ BAD = [  # (forward of x (batch, 4), the error, a regex of its message)
      r"tinynet\.functional: .*conv2d.*; layers: .*LSTM"),
     (lambda x: Cube.apply(x), tn.onnx.UnsupportedOperation, r"'Cube' has no ONNX form"),
     (lambda x: x.std(axis=1), tn.onnx.UnsupportedOperation, r"'std' has no ONNX form"),
+    (lambda x: x.repeat(1, 2), tn.onnx.UnsupportedOperation, r"'repeat' has no ONNX form"),
+    (lambda x: x.norm(dim=1), tn.onnx.UnsupportedOperation, r"'norm' has no ONNX form"),
+    (lambda x: x.scatter(1, np.zeros((1, 1), np.int64), 0.0), tn.onnx.UnsupportedOperation, r"'scatter_write' has no"),
+    (lambda x: x.scatter_add(1, np.zeros((1, 1), np.int64), x), tn.onnx.UnsupportedOperation, r"'scatter_add' has no"),
+    (lambda x: x.argsort(dim=1), tn.onnx.UnsupportedOperation, r"'argsort' has no ONNX form"),
+    (lambda x: x.sort(dim=1).values, tn.onnx.UnsupportedOperation, r"'sort' has no ONNX form"),
+    (lambda x: x.topk(2).indices, tn.onnx.UnsupportedOperation, r"'topk' has no ONNX form"),
+    (lambda x: tn.sort(x), tn.onnx.UnsupportedOperation, r"'sort' has no ONNX form"),
     (lambda x: F.dropout(x, 0.5), tn.onnx.UnsupportedOperation, r"dropout in training mode \(p=0.5\)"),
     (lambda x: F.batch_norm(x, MEAN, VAR), tn.onnx.UnsupportedOperation, r"batch_norm in training mode"),
     (lambda x: x[:, np.array([True, False, True, True])], tn.onnx.UnsupportedOperation, r"a boolean mask"),
@@ -390,6 +458,29 @@ def test_what_has_no_onnx_form_is_a_named_error_and_writes_nothing(forward, erro
         with pytest.raises(error, match=message):
             tn.onnx.export(Lambda(forward), x, path)
     assert [p.name for p in tmp_path.iterdir()] == ["kept.onnx"] and kept.read_bytes() == b"an earlier file"
+
+
+IN_PLACE = {
+    "add_": lambda y: y.add_(1.0), "mul_": lambda y: y.mul_(2.0), "zero_": lambda y: y.zero_(),
+    "clamp_": lambda y: y.clamp_(0, 1), "copy_": lambda y: y.copy_(y * 2), "add_ as +=": lambda y: y.__iadd__(1.0),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", list(IN_PLACE))
+def test_an_in_place_op_on_a_traced_tensor_is_named_before_it_changes_anything(name, tmp_path):
+    """The trace could not see the change (a silent wrong graph): refused before the op runs."""
+    made = []
+
+    def forward(x):
+        made.append(x * 2)
+        IN_PLACE[name](made[-1])
+        return made[-1]
+
+    x = np.linspace(-1, 1, 12, dtype=np.float32).reshape(3, 4)
+    with pytest.raises(tn.onnx.UnsupportedOperation, match=rf"'{name.split()[0]}' has no ONNX form"):
+        tn.onnx.export(Lambda(forward), x, tmp_path / "m.onnx")
+    np.testing.assert_array_equal(made[0].data, x * 2)
+    assert not (tmp_path / "m.onnx").exists()
 
 
 def test_a_recurrent_layer_of_ones_own_cell_is_named(tmp_path):

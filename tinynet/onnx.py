@@ -350,22 +350,23 @@ class _Graph:
 # ---------------------------------------------------------------- tracing: wrapping tinynet's ops
 
 Converter = Callable[..., None]
-_CONVERTERS: list[tuple[object, str, Converter]] = []  # (owner, attribute, converter)
+_CONVERTERS: list[tuple[object, str, Converter | None]] = []  # (owner, attribute, converter or None)
 _active: _Graph | None = None
 
 
 def _converts(owner, *attributes: str):
     """Register a converter for owner.attribute (a Tensor method, a function of a module, a
-    layer's forward): convert(graph, out, **arguments), with the arguments of the call by name."""
+    layer's forward): convert(graph, out, **arguments), with the arguments of the call by name.
+    A converter of None refuses the op by name before it runs (see _REFUSED)."""
 
-    def register(convert: Converter) -> Converter:
+    def register(convert: Converter | None) -> Converter | None:
         _CONVERTERS.extend((owner, attribute, convert) for attribute in attributes)
         return convert
 
     return register
 
 
-def _wrapped(original: Callable, convert: Converter) -> Callable:
+def _wrapped(original: Callable, convert: Converter | None) -> Callable:
     signature = inspect.signature(original)
 
     @functools.wraps(original)
@@ -373,6 +374,8 @@ def _wrapped(original: Callable, convert: Converter) -> Callable:
         graph = _active
         if graph is None or graph.suspended or not graph.any_traced((*args, *kwargs.values())):
             return original(*args, **kwargs)
+        if convert is None:  # before it runs: an in-place op would already have changed a tensor
+            raise UnsupportedOperation(_unsupported_message(original.__name__))
         with graph.suspend():
             out = original(*args, **kwargs)
         numpy_names = {TORCH_NAMES.get(name, name): value for name, value in kwargs.items()}  # dim= is axis=
@@ -426,7 +429,7 @@ def supported() -> dict[str, list[str]]:
     the nn layers."""
 
     def names(owner) -> list[str]:
-        converted = {attribute for o, attribute, _ in _CONVERTERS if o is owner}
+        converted = {attribute for o, attribute, convert in _CONVERTERS if o is owner and convert is not None}
         return sorted(converted | set(_BUILT_FROM_CONVERTED.get(owner, ())))
 
     return {
@@ -438,10 +441,13 @@ def supported() -> dict[str, list[str]]:
 
 
 _BUILT_FROM_CONVERTED = {  # ops without a converter of their own, made of ops with one (their trace is theirs)
-    Tensor: ("T", "split", "var"),
+    Tensor: (
+        "T", "bool", "chunk", "double", "expand", "flip", "float", "int", "log_softmax", "long", "masked_fill",
+        "softmax", "split", "transpose", "var", "view",
+    ),
     F: ("adaptive_avg_pool2d", "relu", "sigmoid", "silu", "tanh"),
-    tinynet: ("split",),
-}
+    tinynet: ("chunk", "cumsum", "flip", "gather", "masked_fill", "split", "tril", "triu"),  # the methods' forms
+}  # fmt: skip
 
 
 SUPPORTED_LAYERS = (
@@ -496,7 +502,7 @@ for _name, _op_type in _UNARY.items():
     _converts(Tensor, _name)(_unary(_op_type))
 
 
-@_converts(Tensor, "detach")
+@_converts(Tensor, "detach", "clone")
 def _detach(g: _Graph, out, self):
     g.define(out, g.name(self))  # the same value: out is another name for it
 
@@ -517,12 +523,30 @@ def _reduction(op_type: str) -> Converter:
 _REDUCTIONS = {
     "sum": "ReduceSum",
     "mean": "ReduceMean",
-    "max": "ReduceMax",
-    "min": "ReduceMin",
+    "amax": "ReduceMax",
+    "amin": "ReduceMin",
     "logsumexp": "ReduceLogSumExp",
 }
 for _name, _op_type in _REDUCTIONS.items():
     _converts(Tensor, _name)(_reduction(_op_type))
+
+
+def _value_and_index(reduce_type: str, arg_type: str) -> Converter:
+    """max or min: with no axis the full reduction, along one axis PyTorch's (values, indices)."""
+
+    def convert(g: _Graph, out, self, axis=None, keepdims=False):
+        x = g.name(self)
+        if axis is None:
+            g.define(out, g.reduce(reduce_type, x, None, keepdims=False))
+            return
+        g.define(out.values, g.reduce(reduce_type, x, axis, keepdims))
+        g.define(out.indices, g.add(arg_type, [x], axis=int(axis), keepdims=int(keepdims)))  # the first, as numpy
+
+    return convert
+
+
+_converts(Tensor, "max")(_value_and_index("ReduceMax", "ArgMax"))
+_converts(Tensor, "min")(_value_and_index("ReduceMin", "ArgMin"))
 
 
 def _arg_extremum(op_type: str) -> Converter:
@@ -556,16 +580,62 @@ def _reshape(g: _Graph, out, self, shape):
 
 
 @_converts(Tensor, "flatten")
-def _flatten_op(g: _Graph, out, self, start_dim=1):
-    kept = len(self.shape[:start_dim])
-    g.define(out, g.add("Reshape", [g.name(self), g.int64s([0] * kept + [-1])]))
+def _flatten_op(g: _Graph, out, self, start_dim=0, end_dim=-1):
+    """The axes kept before start_dim (0: their size at run time), one -1 for those merged, and
+    the sizes after end_dim."""
+    if self.ndim == 0:
+        target = [1]
+    else:
+        start, end = start_dim % self.ndim, end_dim % self.ndim
+        target = [0] * start + [-1] + list(self.shape[end + 1 :])
+    g.define(out, g.add("Reshape", [g.name(self), g.int64s(target)]))
 
 
-@_converts(Tensor, "transpose")
-def _transpose(g: _Graph, out, self, axes):
+@_converts(Tensor, "permute")
+def _permute(g: _Graph, out, self, axes):
     axes = axes[0] if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
-    perm = [a % self.ndim for a in axes] if axes else list(reversed(range(self.ndim)))
-    g.define(out, g.add("Transpose", [g.name(self)], perm=perm))
+    g.define(out, g.add("Transpose", [g.name(self)], perm=[int(a) % self.ndim for a in axes]))
+
+
+@_converts(Tensor, "astype")
+def _astype(g: _Graph, out, self, dtype):
+    if out is self:  # already of that dtype
+        return
+    g.define(out, g.add("Cast", [g.name(self)], to=g.helper.np_dtype_to_tensor_dtype(np.dtype(dtype))))
+
+
+@_converts(Tensor, "cumsum")
+def _cumsum(g: _Graph, out, self, axis=None):
+    g.define(out, g.add("CumSum", [g.name(self), g.constant(np.asarray(axis % self.ndim, np.int64), "axis")]))
+
+
+def _triangle(upper: bool) -> Converter:
+    def convert(g: _Graph, out, self, diagonal=0):
+        k = g.constant(np.asarray(diagonal, np.int64), "diagonal")
+        g.define(out, g.add("Trilu", [g.name(self), k], upper=int(upper)))
+
+    return convert
+
+
+_converts(Tensor, "tril")(_triangle(upper=False))
+_converts(Tensor, "triu")(_triangle(upper=True))
+
+
+@_converts(Tensor, "gather")
+def _gather(g: _Graph, out, self, axis, index):
+    index = index if g.is_traced(index) else np.asarray(index.data if isinstance(index, Tensor) else index, np.int64)
+    g.define(out, g.add("GatherElements", [g.name(self), g.name(index)], axis=int(axis) % self.ndim))
+
+
+# Ops refused by name when they meet a traced tensor. Those that compute indices outside the graph
+# (argsort, and sort and topk from it) would otherwise bake the example's order into the file; the
+# in-place ones change a tensor the trace has already named. (repeat, norm, scatter, scatter_add
+# and std are their own Tensor._make ops, refused there.)
+_REFUSED = (
+    "argsort", "sort", "topk", "add_", "sub_", "mul_", "div_", "zero_", "fill_", "copy_", "clamp_", "clip_",
+    "__iadd__", "__isub__", "__imul__", "__itruediv__",
+)  # fmt: skip
+_converts(Tensor, *_REFUSED)(None)
 
 
 @_converts(Tensor, "broadcast_to")
