@@ -24,6 +24,7 @@ import inspect
 import itertools
 import math
 import os
+import sys
 from collections.abc import Callable, Iterator
 
 import numpy as np
@@ -31,11 +32,12 @@ import numpy as np
 import tinynet
 from tinynet import functional as F
 from tinynet import nn, recurrent
-from tinynet import tensor as _tensor_module
 from tinynet.checkpoint import atomic_write
 from tinynet.convolution import pair
 from tinynet.tensor import Tensor
 from tinynet.torch_names import TORCH_NAMES
+
+_tensor_module = sys.modules["tinynet.tensor"]  # the module (tn.tensor is the function that makes a Tensor)
 
 DEFAULT_OPSET = 17  # the first with LayerNormalization; ONNX Runtime has run it since 1.11
 MIN_OPSET = 17
