@@ -62,7 +62,8 @@ def backward_pass(
     for node in reversed(topological_order(*outputs) if order is None else order):
         grad = grads.pop(id(node), None)
         if grad is not None:
-            grad = hooks.run_tensor_hooks(node, grad)
+            if node._hooks:
+                grad = hooks.run_tensor_hooks(node, grad)
             deliver(node, grad)
             if not node.is_leaf:
                 for parent, parent_grad in zip(node._parents, _apply_rule(node, grad, create_graph)):
@@ -75,14 +76,17 @@ def backward_pass(
 def _apply_rule(node: Tensor, grad: Gradient, create_graph: bool) -> Sequence[Gradient | None]:
     """The gradients of the inputs of `node`'s op: its rule, called as rule(grad, *inputs, result)
     on numpy arrays, or on the Tensors themselves when the pass is recorded (create_graph)."""
-    graph_safety.check_inputs_unchanged(node)
+    if node._saved:
+        graph_safety.check_inputs_unchanged(node)
     if create_graph:
         input_grads = node._backward(grad, *node._parents, node)
     else:
         input_grads = node._backward(grad, *[parent.data for parent in node._parents], node.data)
     graph_safety.check_gradient_shapes(node, input_grads)
-    anomaly.check_gradients(node, input_grads)
-    hooks.notify_backward_observers(node, grad, input_grads)
+    if anomaly.enabled:
+        anomaly.check_gradients(node, input_grads)
+    if hooks.backward_observers:
+        hooks.notify_backward_observers(node, grad, input_grads)
     return input_grads
 
 

@@ -80,7 +80,7 @@ class Function:
         op = cls.__name__.removesuffix("Function")
 
         def rule(*grads):
-            recorded = any(isinstance(g, Tensor) for g in grads)  # a backward pass with create_graph=True
+            recorded = isinstance(grads[0], Tensor) or any(isinstance(g, Tensor) for g in grads[1:])  # create_graph
             input_grads = cls.backward(_recorded(cls, op, ctx, tensors, grads) if recorded else ctx, *grads)
             input_grads = input_grads if isinstance(input_grads, tuple) else (input_grads,)
             if len(input_grads) != len(tensors):

@@ -467,7 +467,8 @@ class CrossEntropyFunction(Function):
     @staticmethod
     def forward(ctx: Context, logits, target, reduction="mean", label_smoothing=0.0, ignore_index=-100):
         rows, classes = logits.shape
-        _, log_p = _softmax_rows(logits)
+        ctx.softmax = _softmax_rows(logits)  # (p, log p), kept for the plain backward pass
+        log_p = ctx.softmax[1]
         if target.ndim == 1:  # class labels
             keep = target != ignore_index
             labels = np.where(keep, target, 0)  # any class will do: the row is masked out
@@ -494,7 +495,7 @@ class CrossEntropyFunction(Function):
             scale = grad.reshape(-1, 1)
         else:
             scale = grad / ctx.count if ctx.reduction == "mean" else grad
-        p, log_p = _softmax_rows(logits)
+        p, log_p = ctx.softmax if isinstance(logits, np.ndarray) else _softmax_rows(logits)  # on Tensors: recorded
         if ctx.keep is not None:  # class labels
             return (p - ctx.q) * scale * ctx.keep, None
         q = target * (1 - ctx.label_smoothing) + ctx.label_smoothing / p.shape[1] if ctx.label_smoothing else target

@@ -10,12 +10,17 @@ import functools
 import inspect
 import threading
 
-_local = threading.local()
+
+class _ThreadMode(threading.local):
+    enabled = True  # each thread starts recording
+
+
+_local = _ThreadMode()
 
 
 def is_grad_enabled() -> bool:
     """False inside `with no_grad():` (in this thread), where operations record no graph."""
-    return getattr(_local, "enabled", True)
+    return _local.enabled
 
 
 def _set_enabled(enabled: bool) -> None:

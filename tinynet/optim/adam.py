@@ -45,7 +45,7 @@ class Adam(Optimizer):
         # lr m̂ / (√v̂ + ε), with the bias corrections moved onto numbers (the Adam paper, end of
         # its section 2): = lr (c / (1 - β1^t)) m / (√v + c ε), where c = √(1 - β2^t).
         c = math.sqrt(1 - beta2**t)
-        step = np.sqrt(v)
+        step = np.sqrt(v, out=self.scratch(grads))
         step += c * self.eps
         np.divide(m, step, out=step)
         step *= self.lr * (c / (1 - beta1**t))

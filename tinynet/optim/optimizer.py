@@ -96,7 +96,8 @@ class Optimizer:
 
     def scratch(self, like: np.ndarray) -> np.ndarray:
         """An array shaped like `like` for intermediate values, reused from step to step (not
-        state: its values do not carry over, and compute_step must not return it)."""
+        state: its values do not carry over). compute_step may return it, as Adam's does: the
+        decrement is then overwritten by the next call, so a caller who keeps one copies it."""
         array = self.__dict__.get("_scratch")
         if array is None or array.shape != like.shape or array.dtype != like.dtype:
             array = self._scratch = np.empty_like(like)
