@@ -37,15 +37,20 @@ class Adam(Optimizer):
     def compute_step(self, grads: np.ndarray) -> np.ndarray:
         beta1, beta2 = self.betas
         t = self.count_step()
-        m = self.moving_average("exp_avg", grads, beta1)
-        v = self.moving_average("exp_avg_sq", np.square(grads, out=self.scratch(grads)), beta2)
+        scratch = self.scratch(grads)
+        m = self.state_like("exp_avg", grads)
+        m *= beta1
+        m += np.multiply(grads, 1 - beta1, out=scratch)  # m = β1 m + (1 - β1) g
+        v = self.state_like("exp_avg_sq", grads)
+        v *= beta2
+        v += np.multiply(np.square(grads, out=scratch), 1 - beta2, out=scratch)  # v = β2 v + (1 - β2) g²
         if self.amsgrad:
             v_max = self.state_like("max_exp_avg_sq", grads)
             v = np.maximum(v_max, v, out=v_max)
         # lr m̂ / (√v̂ + ε), with the bias corrections moved onto numbers (the Adam paper, end of
         # its section 2): = lr (c / (1 - β1^t)) m / (√v + c ε), where c = √(1 - β2^t).
         c = math.sqrt(1 - beta2**t)
-        step = np.sqrt(v, out=self.scratch(grads))
+        step = np.sqrt(v, out=scratch)
         step += c * self.eps
         np.divide(m, step, out=step)
         step *= self.lr * (c / (1 - beta1**t))

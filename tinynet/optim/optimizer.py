@@ -86,12 +86,10 @@ class Optimizer:
 
     def moving_average(self, name: str, value: np.ndarray, decay: float) -> np.ndarray:
         """Update the state array `name` in place to decay · itself + (1 - decay) · value (the
-        exponential moving average behind momentum and moment estimates); returns it.
-        Computed as value + decay · (itself - value), in place, with no array made."""
+        exponential moving average behind momentum and moment estimates); returns it."""
         average = self.state_like(name, value)
-        average -= value
         average *= decay
-        average += value
+        average += (1 - decay) * value
         return average
 
     def scratch(self, like: np.ndarray) -> np.ndarray:
