@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 CORE = ["tinynet/tensor.py", "tinynet/autograd.py", "tinynet/grad_mode.py", "tinynet/function.py",
         "tinynet/dtype.py", "tinynet/torch_names.py"]  # fmt: skip
-CORE_BUDGET = 750  # teenygrad's core keeps under 1,000
+CORE_BUDGET = 800  # teenygrad's core keeps under 1,000
 READING_BUDGET = 850  # docs/READING.md's stops: "about 800 lines of code in all"
 EXTRAS = {"tinynet.anomaly", "tinynet.graph_safety", "tinynet.hooks", "tinynet.speedups", "tinynet.tensor_methods",
           "tinynet.in_place", "tinynet.numpy_protocol"}  # fmt: skip

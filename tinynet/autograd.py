@@ -65,7 +65,7 @@ def backward_pass(
             if node._hooks:
                 grad = hooks.run_tensor_hooks(node, grad)
             deliver(node, grad)
-            if not node.is_leaf:
+            if node._backward is not None:  # not a leaf
                 for parent, parent_grad in zip(node._parents, _apply_rule(node, grad, create_graph)):
                     if parent_grad is not None and parent.requires_grad:
                         _add(grads, parent, parent_grad)
@@ -107,7 +107,7 @@ def backward(tensor: Tensor, grad=None, retain_graph: bool | None = None, create
     start = initial_gradient("backward()", tensor, grad, create_graph)
 
     def keep_in_grad(node: Tensor, g: Gradient) -> None:
-        if node.is_leaf or node._retains_grad:
+        if node._backward is None or node._retains_grad:  # a leaf, or retain_grad()
             node._accumulate_grad(g)
 
     retain_graph = create_graph if retain_graph is None else retain_graph

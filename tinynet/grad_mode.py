@@ -23,6 +23,7 @@ def is_grad_enabled() -> bool:
     return _local.enabled
 
 
+
 def _set_enabled(enabled: bool) -> None:
     _local.enabled = enabled
 
