@@ -505,17 +505,17 @@ class CrossEntropyFunction(Function):
 
 def _softmax_rows(z: np.ndarray | Tensor) -> tuple[np.ndarray | Tensor, np.ndarray | Tensor]:
     """softmax and log softmax of each row of z, shifted by the row's max so that exp never overflows."""
-    shifted = z - np.max(z.data if isinstance(z, Tensor) else z, axis=1, keepdims=True)
+    shifted = z - (z.data if isinstance(z, Tensor) else z).max(axis=1, keepdims=True)
     exp = _exp(shifted)
     total = exp.sum(axis=1, keepdims=True)
     return exp / total, shifted - _log(total)
 
 
 def _one_hot_smoothed(labels: np.ndarray, classes: int, smoothing: float, dtype) -> np.ndarray:
-    """The target distribution of integer labels: one-hot, mixed with the uniform by `smoothing`."""
-    q = np.full((len(labels), classes), smoothing / classes, dtype=dtype)
-    q[np.arange(len(labels)), labels] += 1 - smoothing
-    return q
+    """The target distribution of integer labels: one-hot (rows of the identity), mixed with the
+    uniform by `smoothing`."""
+    identity_rows = np.eye(classes, dtype=dtype)[labels]
+    return identity_rows * (1 - smoothing) + smoothing / classes if smoothing else identity_rows
 
 
 def cross_entropy(

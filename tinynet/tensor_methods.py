@@ -5,6 +5,7 @@ as methods, while tensor.py keeps only the ops a newcomer reads first.
 
 from __future__ import annotations
 
+import math
 import operator
 from collections import namedtuple
 from collections.abc import Sequence
@@ -25,7 +26,7 @@ class Size(int):
     `x.size()`: the shape, or with a dim the length of that axis (`x.size(0)`)."""
 
     def __new__(cls, shape: tuple[int, ...]) -> Size:
-        size = super().__new__(cls, int(np.prod(shape, dtype=np.int64)))
+        size = super().__new__(cls, math.prod(shape))
         size.shape = shape
         return size
 
