@@ -40,6 +40,8 @@ class Optimizer:
     are the public attributes set in `__init__`; `repr`, `state_dict` and the schedulers use them.
     """
 
+    flat_state = True  # state arrays shaped like the parameters (see optim.LayerwiseOptimizer otherwise)
+
     def __new__(cls, *args, **kwargs):
         checks.refuse_parameter_collection(cls, args, kwargs)  # SGD(model.parameters()) is a PyTorch habit
         return super().__new__(cls)
