@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable
 
 import numpy as np
@@ -137,11 +138,10 @@ def closure_loss(closure: Callable, evaluation: int) -> float:
     value = closure()
     if value is None:
         raise TypeError("LBFGS: the closure returned None; it must return the loss (end it with `return loss`)")
-    try:
-        loss = float(value.item() if hasattr(value, "item") else value)
-    except (TypeError, ValueError):
-        shown = type(value).__name__
-        raise TypeError(f"LBFGS: the closure returned a {shown}; it must return the loss, a number") from None
+    loss = value.item() if hasattr(value, "item") else value  # a Tensor or numpy scalar
+    if isinstance(loss, bool) or not isinstance(loss, numbers.Real):
+        raise TypeError(f"LBFGS: the closure returned a {type(value).__name__}; it must return the loss, a number")
+    loss = float(loss)
     if not math.isfinite(loss):
         raise ValueError(
             f"LBFGS: the closure returned a non-finite loss ({loss}) at evaluation {evaluation + 1}: the parameters "
