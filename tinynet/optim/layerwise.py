@@ -44,6 +44,11 @@ class LayerwiseOptimizer(Optimizer):
             raise TypeError(f"{type(self).__name__}: layout must be model.layout(), got {type(layout).__name__}")
         self._layout = layout
 
+    @property
+    def layout(self) -> Layout | None:
+        """The layout it was made with (None: each array it steps is one parameter)."""
+        return self._layout
+
     def step(self, grads: np.ndarray, params: np.ndarray) -> None:
         """One update of `params` (in place) from `grads` (never modified)."""
         checks.check_step_arrays(self, grads, params)

@@ -20,6 +20,11 @@ element: see Module.flat_values). The checks of all of this are in tinynet/optim
 
 The original form of this design adds the decay to the decrement, not scaled by lr
 (`decrement += weight_decay * params`): that is decoupled decay with weight_decay / lr.
+
+The algorithms that work parameter by parameter (Muon, Adafactor, LAMB) subclass
+LayerwiseOptimizer (tinynet/optim/layerwise.py): made with `layout=model.layout()`, their
+`compute_step(grads, params)` sees each parameter's view and shape; their state arrays may have
+any shape (`flat_state` False).
 """
 
 from __future__ import annotations
