@@ -155,6 +155,19 @@ def test_state_saved_for_another_model_is_refused_with_a_message_that_says_so():
         other.load_state_dict(opt.state_dict())
 
 
+def test_a_flat_optimizer_with_state_of_another_shape_is_pointed_to_layerwise_optimizer():
+    class RowStatistics(optim.Optimizer):
+        def compute_step(self, grads):
+            rows = self.state.setdefault("rows", np.zeros((grads.shape[0], 1)))
+            rows += np.mean(grads**2, axis=1, keepdims=True)
+            return self.lr * grads / np.sqrt(rows)
+
+    opt, params = RowStatistics(lr=0.1), np.ones((3, 4))
+    opt.step(np.ones((3, 4)), params)
+    with pytest.raises(ValueError, match="subclasses optim.LayerwiseOptimizer and makes it with state_for"):
+        opt.step(np.ones((3, 4)), params)
+
+
 def test_factored_state_is_smaller_than_adams():
     model = nn.Linear(300, 200)
     adafactor, adam = optim.Adafactor(layout=model.layout()), optim.Adam()

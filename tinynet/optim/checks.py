@@ -147,7 +147,9 @@ def check_state_shape(optimizer, name: str, shape: tuple[int, ...]) -> None:
         raise ValueError(
             f"{type(optimizer).__name__}: the optimizer state {name!r} was made for parameters of shape {made_for}, "
             f"got params of shape {shape}. If the model's trainable parameters changed (a layer frozen, "
-            "unfrozen or added), or this is another model, make a new optimizer"
+            "unfrozen or added), or this is another model, make a new optimizer. (An optimizer whose state has "
+            "other shapes than the parameters, such as statistics per row, subclasses optim.LayerwiseOptimizer "
+            "and makes it with state_for: docs/optimizers.md, Optimizers that see the layers)"
         )
 
 
