@@ -176,7 +176,9 @@ def two_loop(q: np.ndarray, ys: np.ndarray, ss: np.ndarray, ro: np.ndarray, h_di
     return r
 
 
-def cubic_minimum(x1, f1, g1, x2, f2, g2, bounds=None) -> float:
+def cubic_minimum(
+    x1: float, f1: float, g1: float, x2: float, f2: float, g2: float, bounds: tuple[float, float] | None = None
+) -> float:
     """The minimizer, within `bounds` (by default [x1, x2] in order), of the cubic through
     (x1, f1) and (x2, f2) with slopes g1 and g2; the middle of the bounds if it has none."""
     low, high = bounds if bounds is not None else (min(x1, x2), max(x1, x2))
@@ -192,7 +194,19 @@ def cubic_minimum(x1, f1, g1, x2, f2, g2, bounds=None) -> float:
     return min(max(point, low), high)
 
 
-def strong_wolfe(evaluate, x, t, d, f, g, gtd, max_evals, c1=1e-4, c2=0.9, tolerance_change=1e-9):
+def strong_wolfe(
+    evaluate: Callable[[np.ndarray], tuple[float, np.ndarray]],
+    x: np.ndarray,
+    t: float,
+    d: np.ndarray,
+    f: float,
+    g: np.ndarray,
+    gtd: float,
+    max_evals: int,
+    c1: float = 1e-4,
+    c2: float = 0.9,
+    tolerance_change: float = 1e-9,
+) -> tuple[float, np.ndarray, float, int]:
     """A step τ along d with f(τ) <= f + c1 τ g·d and |g(τ)·d| <= c2 |g·d| (Nocedal & Wright,
     algorithms 3.5 and 3.6, with cubic interpolation), as torch.optim.LBFGS searches: first a
     bracket, by growing τ, then zooming into it. `evaluate(y)` gives (loss, gradient) at y = x + τ d.
