@@ -12,11 +12,17 @@ from tinynet.optim.layerwise import LayerwiseOptimizer
 from tinynet.optim.layout import Layout
 from tinynet.optim.optimizer import Optimizer
 
-ADJUST_LR = {
-    None: lambda rows, cols: math.sqrt(max(1, rows / cols)),  # Keller Jordan's: "original"
-    "original": lambda rows, cols: math.sqrt(max(1, rows / cols)),
-    "match_rms_adamw": lambda rows, cols: 0.2 * math.sqrt(max(rows, cols)),  # Moonshot's
-}
+ADJUST_LR_FNS = (None, "original", "match_rms_adamw")
+
+
+def adjust_lr(lr: float, adjust_lr_fn: str | None, shape: tuple[int, int]) -> float:
+    """lr scaled for a matrix of `shape` = (rows, cols): by √max(1, rows / cols) (None or
+    "original": Keller Jordan's), or by 0.2 √max(rows, cols) ("match_rms_adamw": Moonshot's,
+    the root mean square of AdamW's steps)."""
+    rows, cols = shape
+    if adjust_lr_fn == "match_rms_adamw":
+        return lr * 0.2 * math.sqrt(max(rows, cols))
+    return lr * math.sqrt(max(1, rows / cols))
 
 
 def orthogonalize(matrix: np.ndarray, coefficients: tuple[float, float, float], steps: int, eps: float) -> np.ndarray:
@@ -72,7 +78,7 @@ class Muon(LayerwiseOptimizer):
         self.ns_steps = check_integer("ns_steps", ns_steps)
         if self.ns_steps >= 100:
             raise ValueError(f"invalid ns_steps: {ns_steps}; it must be < 100 (5 is usual)")
-        if adjust_lr_fn not in ADJUST_LR:
+        if adjust_lr_fn not in ADJUST_LR_FNS:
             raise ValueError(f"invalid adjust_lr_fn: {adjust_lr_fn!r}; use None, 'original' or 'match_rms_adamw'")
         self.adjust_lr_fn = adjust_lr_fn
         if fallback is not None and not isinstance(fallback, Optimizer):
@@ -109,8 +115,7 @@ class Muon(LayerwiseOptimizer):
             buffer += (1 - self.momentum) * (g - buffer)
             update = (1 - self.momentum) * g + self.momentum * buffer if self.nesterov else buffer
             orthogonal = orthogonalize(update, self.ns_coefficients, self.ns_steps, self.eps)
-            adjusted_lr = self.lr * ADJUST_LR[self.adjust_lr_fn](*entry.shape)
-            d[...] = self.lr * self.weight_decay * w + adjusted_lr * orthogonal
+            d[...] = self.lr * self.weight_decay * w + adjust_lr(self.lr, self.adjust_lr_fn, entry.shape) * orthogonal
         if others.size:
             before = params.reshape(-1)[others]
             decrement.reshape(-1)[others] = before - self.fallback_stepped(grads.reshape(-1)[others], before)
