@@ -107,7 +107,7 @@ class LBFGS(Optimizer):
                     h_diag = (y @ s) / (y @ y)
                 d = two_loop(-g, *history, h_diag)
             prev_loss = loss
-            state.update(prev_flat_grad=g.copy(), prev_loss=np.array(loss), H_diag=np.array(h_diag), d=d)
+            state.update(prev_flat_grad=g.copy(), H_diag=np.array(h_diag), d=d)
             state.update(old_dirs=history[0], old_stps=history[1], ro=history[2])
             t = min(1.0, 1.0 / np.abs(g).sum()) * self.lr if self.step_count == 1 else self.lr
             state["t"] = np.array(t)
