@@ -30,6 +30,10 @@ LEARNING_RATES = {
     "nadam": 2e-3,
     "radam": 2e-3,
     "lion": 5e-4,
+    "asgd": 0.1,
+    "muon": 0.02,
+    "adafactor": 0.1,
+    "lamb": 0.01,
 }
 
 
@@ -50,7 +54,7 @@ def main(argv=None) -> dict[str, dict]:
         print(f"--- {name}, lr {LEARNING_RATES[name]}")
         tn.manual_seed(args.seed)
         model = make_model()
-        opt = mnist_training.OPTIMIZERS[name](lr=LEARNING_RATES[name])
+        opt = mnist_training.make_optimizer(name, LEARNING_RATES[name], model)
         histories[name] = mnist_training.train(model, opt, data, args.epochs, args.batch_size, args.seed, quiet=True)
 
     print(f"\n{'optimizer':10s} {'lr':>8s} {'final loss':>11s} {'test acc':>9s} {'seconds':>8s}")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib.util
+import inspect
 import math
 import os
 import re
@@ -57,7 +58,18 @@ OPTIMIZERS = {
     "nadam": optim.NAdam,
     "radam": optim.RAdam,
     "lion": optim.Lion,
-}
+    "asgd": optim.ASGD,
+    "muon": optim.Muon,
+    "adafactor": optim.Adafactor,
+    "lamb": optim.LAMB,
+}  # not Rprop and LBFGS: they need the full batch (Rprop reads the gradient's sign, LBFGS its curvature)
+
+
+def make_optimizer(name: str, lr: float, model: nn.Module) -> optim.Optimizer:
+    """The optimizer `name` with learning rate `lr`; one that sees the layers (Muon, Adafactor,
+    LAMB) gets the model's layout."""
+    kind = OPTIMIZERS[name]
+    return kind(lr=lr, layout=model.layout()) if "layout" in inspect.signature(kind).parameters else kind(lr=lr)
 
 
 @tn.no_grad()
@@ -500,7 +512,7 @@ def _run(args: argparse.Namespace, make_model, input_shape: tuple[int, ...]) -> 
         sys.stdout, args.quiet = open(os.devnull, "w"), True  # noqa: SIM115 (open for the life of the process)
     tn.manual_seed(args.seed)
     model = make_model()
-    opt = None if args.eval else OPTIMIZERS[args.optimizer](lr=args.lr)
+    opt = None if args.eval else make_optimizer(args.optimizer, args.lr, model)
     load_fitting_files(args, model, opt)
     data = load_data(args, input_shape)
     if args.eval:

@@ -21,6 +21,9 @@ exact Hessian H that tinynet's autograd computes from the function (`hessian`: t
 create_graph=True), over the same learning rates (lr = 1 is pure Newton). It reaches the
 quadratic's minimum in one step and Rosenbrock's in five, but on the saddle and on Beale it
 settles on a saddle point: the stationary point of its quadratic model, not always a minimum.
+L-BFGS races before it (`LBFGSRacer`), one iteration per step, with a closure that evaluates f:
+without a line search (a step of lr along its quasi-Newton direction) and with the strong
+Wolfe line search (lr is then the first trial step).
 
 `--optimizer FILE.py:CLASS` or `--optimizer MODULE:CLASS` (a module importable from the current
 folder) adds your own optimizer to the race, with the same search over learning rates. CLASS
@@ -137,7 +140,12 @@ OPTIMIZERS = {
     "NAdam": optim.NAdam,
     "RAdam": optim.RAdam,
     "Lion": optim.Lion,
-}
+    "Rprop": optim.Rprop,
+    "ASGD": optim.ASGD,
+    "Adafactor": optim.Adafactor,
+    "LAMB": optim.LAMB,
+}  # not Muon: it steps matrices, and a point is a vector
+LBFGS_RACERS = {"L-BFGS": None, "L-BFGS Wolfe": "strong_wolfe"}  # the line search of each
 NEWTON = "Newton"  # the name of Newton's method in the race
 LEARNING_RATES = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0, 10.0]
 BLOW_UP = 1e8  # a run stops once its loss is above this (or not finite)
@@ -183,10 +191,38 @@ class Newton:
         point -= self.lr * newton_step
 
 
+class LBFGSRacer:
+    """L-BFGS as a racer: one iteration of optim.LBFGS per race step (max_iter=1), whose closure
+    evaluates f and its gradient at the point, so that, like Newton, it needs f. It keeps the
+    last 10 pairs (history_size=10: plenty in two dimensions, and ten times faster to apply than
+    torch's default 100). With the strong
+    Wolfe line search an iteration may evaluate f up to 25 times (max_eval): a step of the race
+    is then costlier than the others'. A non-finite loss at a trial point ends the run
+    (CannotStep), as a blown-up loss ends the others'."""
+
+    def __init__(self, function: TestFunction, lr: float, line_search_fn: str | None):
+        self.function = function
+        self.opt = optim.LBFGS(lr=lr, max_iter=1, max_eval=25, history_size=10, line_search_fn=line_search_fn)
+        self.grads = np.zeros(2)
+
+    def step(self, grad: np.ndarray, point: np.ndarray) -> None:
+        """One L-BFGS iteration on `point` (in place); `grad` is not needed: the closure computes it."""
+
+        def closure() -> float:
+            self.grads[...] = self.function.grad(point)
+            return self.function.f(point)
+
+        try:
+            self.opt.step(self.grads, point, closure)
+        except ValueError as error:
+            raise CannotStep(str(error)) from None
+
+
 def racers(function: TestFunction, optimizers: dict[str, Callable]) -> dict[str, Callable]:
-    """Who races on `function`: each optimizer, made with `make(lr=...)`, then Newton's method,
-    made for this function, whose Hessian it needs."""
-    return {**optimizers, NEWTON: lambda lr: Newton(function.f, lr)}
+    """Who races on `function`: each optimizer, made with `make(lr=...)`, then L-BFGS (without
+    and with its line search) and Newton's method, made for this function, which they evaluate."""
+    lbfgs = {name: (lambda lr, s=search: LBFGSRacer(function, lr, s)) for name, search in LBFGS_RACERS.items()}
+    return {**optimizers, **lbfgs, NEWTON: lambda lr: Newton(function.f, lr)}
 
 
 @dataclass(frozen=True)
@@ -441,7 +477,7 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, tuple[float, int 
             cls = optimizer_class(spec)
         except argparse.ArgumentTypeError as error:
             parser.error(f"argument --optimizer: {error}")
-        if cls.__name__ in optimizers or cls.__name__ == NEWTON:
+        if cls.__name__ in optimizers or cls.__name__ in (*LBFGS_RACERS, NEWTON):
             parser.error(f"argument --optimizer: {spec}: the race already has an optimizer named {cls.__name__}")
         optimizers[cls.__name__] = cls
     os.makedirs(args.out, exist_ok=True)

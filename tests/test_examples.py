@@ -107,6 +107,20 @@ def test_compare_optimizers_quick(tmp_path, capsys):
         assert_png(plot)
 
 
+def test_compare_optimizers_takes_the_optimizers_that_see_the_layers(capsys):
+    compare = load_example("compare_optimizers")
+    histories = compare.main(
+        ["--optimizers", "muon", "adafactor", "lamb", "--epochs", "1", "--train-size", "2000", "--plot", ""]
+    )
+    assert list(histories) == ["muon", "adafactor", "lamb"]
+    assert all(history["test_accuracy"][-1] > 0.6 for history in histories.values())
+    training = load_example("mnist_training")
+    model = load_example("mnist_mlp").make_model()
+    muon = training.make_optimizer("muon", 0.02, model)
+    assert muon.lr == 0.02 and [e.name for e in muon.layout] == [name for name, _ in model.named_parameters()]
+    assert type(training.make_optimizer("adam", 1e-3, model)).__name__ == "Adam"
+
+
 def test_mnist_mlp_plot_flag(tmp_path):
     plot = tmp_path / "curves.png"
     load_example("mnist_mlp").main(

@@ -13,6 +13,8 @@ from tinynet.optim import lr_scheduler
 @pytest.mark.parametrize("name", list(ALL))
 @pytest.mark.parametrize("shape", [(7,), (3, 4)])
 def test_compute_step_alone_returns_the_decrements_step_applies(name, shape):
+    if name == "Muon" and len(shape) != 2:
+        pytest.skip("Muon steps 2-D parameters only: a 1-D array has none (it raises, as tested elsewhere)")
     rng = np.random.default_rng(0)
     stepped, alone = ALL[name](lr=0.01, weight_decay=0.0), ALL[name](lr=0.01, weight_decay=0.0)
     params = rng.standard_normal(shape)
@@ -20,7 +22,8 @@ def test_compute_step_alone_returns_the_decrements_step_applies(name, shape):
         g = rng.standard_normal(shape)
         before = params.copy()
         stepped.step(g, params)
-        decrement = alone.compute_step(g)
+        sees_params = isinstance(alone, optim.LayerwiseOptimizer)  # compute_step(grads, params)
+        decrement = alone.compute_step(g, before) if sees_params else alone.compute_step(g)
         assert decrement.shape == shape
         np.testing.assert_allclose(decrement, before - params, rtol=1e-12, atol=1e-15)
     for key, value in stepped.state.items():

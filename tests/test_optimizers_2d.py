@@ -143,7 +143,7 @@ def test_the_plot_and_the_table_agree_on_who_reached_the_tolerance(optimizers_2d
 
 
 @needs_matplotlib
-def test_twelve_paths_are_told_apart_by_colour_and_line_style(optimizers_2d):
+def test_eighteen_paths_are_told_apart_by_colour_and_line_style(optimizers_2d):
     plt = optimizers_2d.pyplot()
     quadratic = optimizers_2d.FUNCTIONS["quadratic"]
     results = {
@@ -153,8 +153,8 @@ def test_twelve_paths_are_told_apart_by_colour_and_line_style(optimizers_2d):
     fig = optimizers_2d.figure(plt, quadratic, results, 20, 1e-3)
     for axis in fig.axes:
         paths = [line for line in axis.get_lines() if len(line.get_xdata()) == 21]
-        assert len(paths) == 12
-        assert len({(line.get_color(), line.get_linestyle()) for line in paths}) == 12
+        assert len(paths) == len(results) == 18
+        assert len({(line.get_color(), line.get_linestyle()) for line in paths}) == 18
     plt.close(fig)
 
 
@@ -173,7 +173,7 @@ def test_your_own_optimizer_joins_the_race(optimizers_2d, own_optimizers, tmp_pa
     tables = optimizers_2d.main([*flags, "--optimizer", f"{own_optimizers}:SignDescent"])
     row = table_rows(capsys.readouterr().out, ["SignDescent"])["SignDescent"]
     lr, _, final_loss = tables["quadratic"]["SignDescent"]
-    assert list(tables["quadratic"]) == [*optimizers_2d.OPTIMIZERS, "SignDescent", "Newton"]
+    assert list(tables["quadratic"]) == [*optimizers_2d.OPTIMIZERS, "SignDescent", "L-BFGS", "L-BFGS Wolfe", "Newton"]
     assert lr in optimizers_2d.LEARNING_RATES and row[0] == f"{lr:g}"
     assert final_loss < optimizers_2d.FUNCTIONS["quadratic"].f(np.array([-4.0, 1.0]))
     if has_matplotlib():
@@ -244,7 +244,8 @@ def test_optimizers_2d_quick(optimizers_2d, tmp_path, capsys):
     tables = optimizers_2d.main(["--steps", "60", "--out", str(tmp_path)])
     out = capsys.readouterr().out
     assert set(tables) == {"rosenbrock", "beale", "saddle", "quadratic"}
-    assert all(list(table) == [*optimizers_2d.OPTIMIZERS, "Newton"] for table in tables.values())
+    racers = [*optimizers_2d.OPTIMIZERS, "L-BFGS", "L-BFGS Wolfe", "Newton"]
+    assert all(list(table) == racers for table in tables.values())
     assert "optimizer          lr reached at   final loss" in out
     assert "reached at: the first step from which loss - lowest stays <= 0.001 to the end" in out
     quadratic = tables["quadratic"]

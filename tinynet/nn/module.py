@@ -10,6 +10,7 @@ import numpy as np
 
 from tinynet.hooks import RemovableHandle
 from tinynet.nn.parameter import FlatStore, Parameter, drop_recorded_grads
+from tinynet.optim.layout import Layout
 from tinynet.tensor import Tensor
 
 
@@ -234,6 +235,17 @@ class Module:
     def grads(self) -> np.ndarray:
         """Every trainable parameter's gradient in one 1-D array, laid out like `params`."""
         return self._flat()[1]
+
+    def layout(self) -> Layout:
+        """Where each trainable parameter lies in `model.params`: (name, slice, shape) for each, in
+        order, for the optimizers that see the layers: `optim.Muon(layout=model.layout())`. Tied
+        to this `model.params` array: make it again after freezing, unfreezing or `model.to()`."""
+        params, entries, start = self.params, [], 0
+        for name, p in self.named_parameters():
+            if p.requires_grad:
+                entries.append((name, slice(start, start + p.size), p.shape))
+                start += p.size
+        return Layout(entries, of=params)
 
     def flat_values(self, fn) -> np.ndarray:
         """A float array laid out like `model.params`: the elements of each trainable parameter

@@ -128,13 +128,13 @@ def check_step_arrays(optimizer, grads, params) -> None:
             "list are not registered: use nn.ModuleList; or every parameter is frozen)"
         )
     for hyperparameter in PER_ELEMENT:
-        value = getattr(optimizer, hyperparameter)
+        value = getattr(optimizer, hyperparameter, None)
         if isinstance(value, np.ndarray) and value.shape != params.shape:
             raise ValueError(
                 f"{name}.step: {hyperparameter} is an array of shape {value.shape} but params has shape "
                 f"{params.shape}; make it with model.flat_values(...) after freezing what you freeze"
             )
-    for key, array in optimizer.state.items():
+    for key, array in optimizer.state.items() if optimizer.flat_state else ():
         if array.ndim and array.shape != params.shape:
             check_state_shape(optimizer, key, params.shape)
     _check_same_array(optimizer, params)
@@ -147,7 +147,9 @@ def check_state_shape(optimizer, name: str, shape: tuple[int, ...]) -> None:
         raise ValueError(
             f"{type(optimizer).__name__}: the optimizer state {name!r} was made for parameters of shape {made_for}, "
             f"got params of shape {shape}. If the model's trainable parameters changed (a layer frozen, "
-            "unfrozen or added), or this is another model, make a new optimizer"
+            "unfrozen or added), or this is another model, make a new optimizer. (An optimizer whose state has "
+            "other shapes than the parameters, such as statistics per row, subclasses optim.LayerwiseOptimizer "
+            "and makes it with state_for: docs/optimizers.md, Optimizers that see the layers)"
         )
 
 
@@ -173,7 +175,9 @@ def checked_state_dict(optimizer, state_dict: dict, params: np.ndarray | None = 
     """`state_dict` (from `state_dict()` of an optimizer of this class) checked and converted as
     `load_state_dict` loads it; changes nothing. Checked: the class, the names and kinds of the
     hyperparameters, the state arrays (floating point, all of one shape; with `params`, the
-    shape and dtype of the parameters that it will step) and the step count."""
+    shape and dtype of the parameters that it will step) and the step count. State arrays of any
+    shape (`flat_state` False: per parameter, history) must have the shapes of the optimizer's
+    own state, if it has some; otherwise they are checked when first used."""
     name = type(optimizer).__name__
     saved = state_dict.get("optimizer") if isinstance(state_dict, dict) else None
     if saved != name:
@@ -207,7 +211,15 @@ def checked_state_dict(optimizer, state_dict: dict, params: np.ndarray | None = 
         raise ValueError(
             f"{name}.load_state_dict: expected the state arrays {sorted(optimizer.state)}, got {sorted(state)}"
         )
-    arrays = {f"the state {k!r}": a for k, a in state.items() if a.ndim}
+    if not optimizer.flat_state:
+        for key, array in state.items():
+            if key in optimizer.state and array.shape != optimizer.state[key].shape:
+                raise ValueError(
+                    f"{name}.load_state_dict: the state {key!r} has shape {array.shape}, but this optimizer's "
+                    f"has shape {optimizer.state[key].shape}: it was saved for another model, or with other layers "
+                    "frozen"
+                )
+    arrays = {f"the state {k!r}": a for k, a in state.items() if a.ndim and optimizer.flat_state}
     arrays.update((k, v) for k, v in hyperparameters.items() if isinstance(v, np.ndarray) and k in PER_ELEMENT)
     shapes = {a.shape for a in arrays.values()}
     if len(shapes) > 1:

@@ -20,6 +20,11 @@ element: see Module.flat_values). The checks of all of this are in tinynet/optim
 
 The original form of this design adds the decay to the decrement, not scaled by lr
 (`decrement += weight_decay * params`): that is decoupled decay with weight_decay / lr.
+
+The algorithms that work parameter by parameter (Muon, Adafactor, LAMB) subclass
+LayerwiseOptimizer (tinynet/optim/layerwise.py): made with `layout=model.layout()`, their
+`compute_step(grads, params)` sees each parameter's view and shape; their state arrays may have
+any shape (`flat_state` False).
 """
 
 from __future__ import annotations
@@ -39,6 +44,8 @@ class Optimizer:
     steps of the algorithms that use the step number t (`count_step`). The hyperparameters
     are the public attributes set in `__init__`; `repr`, `state_dict` and the schedulers use them.
     """
+
+    flat_state = True  # state arrays shaped like the parameters (see optim.LayerwiseOptimizer otherwise)
 
     def __new__(cls, *args, **kwargs):
         checks.refuse_parameter_collection(cls, args, kwargs)  # SGD(model.parameters()) is a PyTorch habit
