@@ -5,7 +5,7 @@ one `Function` with a hand-written backward, because the fused form is faster or
 safer: `linear`, `embedding`, `cross_entropy`, `binary_cross_entropy`,
 `binary_cross_entropy_with_logits` and `gelu`.
 Convolution and pooling live in tinynet.convolution, one_hot, pad, normalize and group_norm in
-tinynet.functional_tools; they are re-exported here.
+tinynet.functional_tools, scaled_dot_product_attention in tinynet.attention; they are re-exported here.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import math
 
 import numpy as np
 
+from tinynet.attention import scaled_dot_product_attention  # noqa: F401
 from tinynet.convolution import (  # noqa: F401
     adaptive_avg_pool2d,
     avg_pool1d,
