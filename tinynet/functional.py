@@ -253,7 +253,9 @@ _erf = np.frompyfunc(math.erf, 1, 1)
 class GELUFunction(Function):
     """gelu(x) = x Φ(x), Φ the standard normal CDF = (1 + erf(x / √2)) / 2;
     gelu'(x) = Φ(x) + x φ(x), φ(x) = exp(-x²/2) / √(2π).
-    With approximate='tanh': Φ(x) ≈ (1 + tanh(√(2/π) (x + 0.044715 x³))) / 2."""
+    With approximate='tanh': Φ(x) ≈ (1 + tanh(u(x))) / 2, u(x) = √(2/π) (x + 0.044715 x³), whose
+    derivative is (1 - tanh²(u)) u'(x) / 2 = 2 Φ(x) (1 - Φ(x)) u'(x).
+    The forward pass keeps Φ(x) for the backward pass, which then needs no erf or tanh."""
 
     twice_differentiable = True
 
@@ -261,22 +263,23 @@ class GELUFunction(Function):
     def forward(ctx: Context, x, approximate="none"):
         ctx.save_for_backward(x)
         ctx.approximate = approximate
-        return x * _gelu_cdf(x, approximate)
+        ctx.cdf = _gelu_cdf(x, approximate)
+        return x * ctx.cdf
 
     @staticmethod
     def backward(ctx: Context, grad):
         (x,) = ctx.saved
+        cdf = ctx.cdf if isinstance(x, np.ndarray) else _gelu_cdf(x, ctx.approximate)  # recorded: Φ of the Tensor x
         if ctx.approximate == "tanh":
-            squashed = _tanh(_tanh_inner(x))
-            cdf, d_cdf = 0.5 * (1 + squashed), 0.5 * (1 - squashed * squashed) * _tanh_inner_slope(x)
+            d_cdf = 2 * cdf * (1 - cdf) * _tanh_inner_slope(x)
         else:
-            cdf, d_cdf = _normal_cdf(x), _normal_pdf(x)
+            d_cdf = _normal_pdf(x)
         return grad * (cdf + x * d_cdf)
 
 
-def _gelu_cdf(x: np.ndarray, approximate: str) -> np.ndarray:
-    """Φ(x), or its tanh approximation."""
-    return 0.5 * (1 + np.tanh(_tanh_inner(x))) if approximate == "tanh" else _normal_cdf(x)
+def _gelu_cdf(x: np.ndarray | Tensor, approximate: str) -> np.ndarray | Tensor:
+    """Φ(x), or its tanh approximation, of an array or (as ops) a Tensor."""
+    return 0.5 * (1 + _tanh(_tanh_inner(x))) if approximate == "tanh" else _normal_cdf(x)
 
 
 def _tanh(x: np.ndarray | Tensor) -> np.ndarray | Tensor:
