@@ -30,7 +30,7 @@ import sys
 import time
 
 import numpy as np
-from gpt import GPT, GPTConfig, UnknownCharacters, Vocabulary, generate
+from gpt import GPT, GPTConfig, UnknownCharacters, Vocabulary, generate, load_gpt, save_gpt
 from mnist_training import (
     EXIT_BAD_FLAG,
     EXIT_NON_FINITE_LOSS,
@@ -257,22 +257,7 @@ def exit_bad_flag(message: str) -> None:
     raise SystemExit(EXIT_BAD_FLAG)
 
 
-# ---------------------------------------------------------------- saving, loading, sampling
-
-
-def save_model(path: str, model: GPT, vocabulary: Vocabulary) -> None:
-    """The model's weights with its shape and vocabulary: all that generation needs."""
-    tn.save({"config": model.config.as_dict(), "vocabulary": vocabulary.chars, "model": model.state_dict()}, path)
-
-
-def load_model(path: str) -> tuple[GPT, Vocabulary]:
-    """The model and vocabulary that `save_model` wrote."""
-    saved = tn.load(path)
-    if not isinstance(saved, dict) or set(saved) != {"config", "model", "vocabulary"}:
-        raise ValueError(f"{path} was not written by char_gpt.py (--save)")
-    model = GPT(GPTConfig(**saved["config"]))
-    model.load_state_dict(saved["model"])
-    return model, Vocabulary(saved["vocabulary"])
+# ---------------------------------------------------------------- sampling
 
 
 def sample_text(model: GPT, vocabulary: Vocabulary, args: argparse.Namespace, length: int) -> str:
@@ -288,7 +273,7 @@ def run(args: argparse.Namespace) -> float | None:
     tn.manual_seed(args.seed)
     if args.generate is not None:
         try:
-            model, vocabulary = load_model(args.save)
+            model, vocabulary = load_gpt(args.save)
             print(sample_text(model, vocabulary, args, args.generate))
         except (UnknownCharacters, ValueError, TypeError) as error:
             exit_bad_flag(f"{error}")
@@ -307,7 +292,7 @@ def run(args: argparse.Namespace) -> float | None:
     train(model, (vocabulary.encode(train_text), val_data), args)
     val_loss = mean_loss(model, val_data)
     if args.save:
-        save_model(args.save, model, vocabulary)
+        save_gpt(args.save, model, vocabulary)
         print(f"saved the model to {args.save}")
     print("sample:", sample_text(model, vocabulary, args, 300), sep="\n")
     print(f"validation loss: {val_loss:.4f}")

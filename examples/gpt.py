@@ -129,14 +129,17 @@ class CausalSelfAttention(nn.Module):
         self.qkv = nn.Linear(n_embd, 3 * n_embd)
         self.proj = nn.Linear(n_embd, n_embd)
 
+    def queries_keys_values(self, x: tn.Tensor) -> tuple[tn.Tensor, tn.Tensor, tn.Tensor]:
+        """q, k and v of every head, each (batch, heads, time, head size), from x (batch, time, channels)."""
+        batch, time, channels = x.shape
+        return tuple(
+            t.reshape(batch, time, self.n_head, channels // self.n_head).transpose(1, 2)
+            for t in self.qkv(x).split(channels, axis=-1)
+        )
+
     def forward(self, x: tn.Tensor, cache: LayerCache | None = None) -> tn.Tensor:
         batch, time, channels = x.shape
-        head_size = channels // self.n_head
-
-        def heads(t: tn.Tensor) -> tn.Tensor:  # (batch, time, channels) -> (batch, heads, time, head size)
-            return t.reshape(batch, time, self.n_head, head_size).transpose(1, 2)
-
-        q, k, v = (heads(t) for t in self.qkv(x).split(channels, axis=-1))
+        q, k, v = self.queries_keys_values(x)
         past = 0
         if cache is not None:
             past = len(cache)
@@ -146,6 +149,14 @@ class CausalSelfAttention(nn.Module):
         else:  # new token i (at position past + i) sees the cached tokens and the new ones up to itself
             y = F.scaled_dot_product_attention(q, k, v, attn_mask=np.tri(time, past + time, past, dtype=bool))
         return self.proj(y.transpose(1, 2).reshape(batch, time, channels))
+
+    @tn.no_grad()
+    def weights(self, x: tn.Tensor) -> np.ndarray:
+        """The attention weights (batch, heads, time, time) that forward(x) uses: row i is how much
+        token i takes from each token (zero after i)."""
+        q, k, _ = self.queries_keys_values(x)
+        causal = np.tri(x.shape[1], dtype=bool)
+        return F.softmax(tn.where(causal, q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1]), -np.inf), axis=-1).data
 
 
 class Block(nn.Module):
@@ -258,3 +269,19 @@ def generate(
         next_tokens = sample(logits.data[:, -1], temperature, top_k, generator)
         tokens = np.concatenate([tokens, next_tokens[:, None]], axis=1)
     return tokens
+
+
+def save_gpt(path: str, model: GPT, vocabulary: Vocabulary) -> None:
+    """Write the model's weights with its shape and vocabulary (all that generation needs) to
+    `path` (tn.save: all at once or not at all)."""
+    tn.save({"config": model.config.as_dict(), "vocabulary": vocabulary.chars, "model": model.state_dict()}, path)
+
+
+def load_gpt(path: str) -> tuple[GPT, Vocabulary]:
+    """The model and vocabulary that `save_gpt` wrote to `path`."""
+    saved = tn.load(path)
+    if not isinstance(saved, dict) or set(saved) != {"config", "model", "vocabulary"}:
+        raise ValueError(f"{path} holds no GPT written by save_gpt (char_gpt.py --save)")
+    model = GPT(GPTConfig(**saved["config"]))
+    model.load_state_dict(saved["model"])
+    return model, Vocabulary(saved["vocabulary"])

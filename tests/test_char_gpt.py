@@ -1,6 +1,8 @@
 """examples/gpt.py's GPT and examples/char_gpt.py: generation with and without the key/value
 cache, bad input, parity with the PyTorch twin, and the example's flags in a tiny configuration."""
 
+import contextlib
+import io
 import re
 import sys
 from pathlib import Path
@@ -17,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "examples"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from gpt import GPT, ContextTooLong, GPTConfig, KVCache, UnknownCharacters, Vocabulary, generate, sample  # noqa: E402
-from test_examples import load_example  # noqa: E402
+from test_examples import assert_png, has_matplotlib, load_example  # noqa: E402
 
 TINY = GPTConfig(vocab_size=11, block_size=8, n_layer=2, n_embd=16, n_head=2)
 TINY_FLAGS = ["--n-layer", "1", "--n-embd", "16", "--n-head", "2", "--block-size", "16", "--batch-size", "8"]
@@ -153,37 +155,63 @@ def char_gpt():
     return load_example("char_gpt")  # by its path: benchmarks/ has a char_gpt.py too
 
 
-def run_example(char_gpt, tmp_path, *flags):
+def run_example(char_gpt, *flags):
     argv = [*TINY_FLAGS, "--steps", "40", "--warmup", "5", "--lr", "1e-2", "--eval-interval", "20"]
     return char_gpt.main([*argv, "--val-size", "3000", "--quiet", *flags])
 
 
-def test_the_example_trains_saves_and_generates(char_gpt, tmp_path, capsys):
-    saved = tmp_path / "gpt.npz"
-    loss = run_example(char_gpt, tmp_path, "--save", str(saved))
-    lines = capsys.readouterr().out.strip().splitlines()
+@pytest.fixture(scope="module")
+def trained(char_gpt, tmp_path_factory):
+    """One tiny run of the example, with a checkpoint at steps 20 and 40: (folder, its output, its loss)."""
+    folder = tmp_path_factory.mktemp("char_gpt")
+    with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(io.StringIO()) as out:
+        patch.chdir(folder)
+        loss = run_example(char_gpt, "--save", "gpt.npz", "--checkpoint", "run{step}.npz")
+    return folder, out.getvalue(), loss
+
+
+def test_the_example_trains_prints_its_losses_and_saves(trained):
+    folder, out, loss = trained
+    lines = out.strip().splitlines()
     assert lines[0].startswith("step    20  train loss ") and "validation loss" in lines[0]
     assert lines[-1] == f"validation loss: {loss:.4f}" and loss < 3.2  # from ln 76 = 4.33 at the start
-    assert "sample:" in lines
+    assert "sample:" in lines and "saved the model to gpt.npz" in lines
+    assert {p.name for p in folder.iterdir()} == {"gpt.npz", "run20.npz", "run40.npz"}
+
+
+def test_generate_samples_from_the_saved_model(char_gpt, trained, capsys):
+    saved = trained[0] / "gpt.npz"
     char_gpt.main(["--generate", "50", "--prompt", "ROMEO:", "--top-k", "5", "--save", str(saved)])
     out = capsys.readouterr().out
     assert out.startswith("ROMEO:") and len(out) == len("ROMEO:") + 50 + 1
+    with pytest.raises(SystemExit) as stopped:
+        char_gpt.main(["--generate", "50", "--prompt", "ROMEO ☺", "--save", str(saved)])
+    assert stopped.value.code == 2 and "'☺' not in the vocabulary" in capsys.readouterr().err
 
 
-def test_a_resumed_run_ends_as_the_run_never_stopped(char_gpt, tmp_path, capsys):
-    whole, resumed = tmp_path / "whole.npz", tmp_path / "resumed.npz"
-    checkpoint = str(tmp_path / "run{step}.npz")
-    loss = run_example(char_gpt, tmp_path, "--save", str(whole), "--checkpoint", checkpoint)
-    assert (tmp_path / "run20.npz").is_file() and (tmp_path / "run40.npz").is_file()
-    resumed_loss = run_example(char_gpt, tmp_path, "--save", str(resumed), "--resume", str(tmp_path / "run20.npz"))
+def test_a_resumed_run_ends_as_the_run_never_stopped(char_gpt, trained, tmp_path, capsys):
+    folder, _, loss = trained
+    resumed = tmp_path / "resumed.npz"
+    assert run_example(char_gpt, "--save", str(resumed), "--resume", str(folder / "run20.npz")) == loss
     assert "resumed from" in capsys.readouterr().out
-    assert resumed_loss == loss
-    first, second = tn.load(whole)["model"], tn.load(resumed)["model"]
+    first, second = tn.load(folder / "gpt.npz")["model"], tn.load(resumed)["model"]
     assert all(np.array_equal(first[name], second[name]) for name in first)
     with pytest.raises(SystemExit) as stopped:
-        run_example(char_gpt, tmp_path, "--lr", "2e-2", "--resume", str(tmp_path / "run20.npz"), "--save", "")
+        run_example(char_gpt, "--lr", "2e-2", "--resume", str(folder / "run20.npz"), "--save", "")
     assert stopped.value.code == 2
     assert "was written by a run with --lr 0.01; this run has 0.02" in capsys.readouterr().err
+
+
+def test_the_attention_picture_of_the_saved_model(trained, tmp_path, capsys):
+    picture = load_example("attention_picture")
+    weights = picture.attention_weights(str(trained[0] / "gpt.npz"), "ROMEO: what")
+    assert len(weights) == 1 and weights[0].shape == (2, 11, 11)  # 1 layer, 2 heads, 11 characters
+    np.testing.assert_allclose(weights[0].sum(axis=-1), 1, rtol=1e-5)
+    assert np.all(np.triu(weights[0], 1) == 0)
+    if has_matplotlib():
+        out = tmp_path / "a.png"
+        picture.main(["--model", str(trained[0] / "gpt.npz"), "--text", "ROMEO: what", "--out", str(out)])
+        assert_png(out, min_bytes=10_000)
 
 
 @pytest.mark.parametrize(
@@ -198,6 +226,6 @@ def test_a_resumed_run_ends_as_the_run_never_stopped(char_gpt, tmp_path, capsys)
 )
 def test_bad_flags_exit_with_status_2_naming_them(char_gpt, tmp_path, capsys, flags, message):
     with pytest.raises(SystemExit) as stopped:
-        run_example(char_gpt, tmp_path, "--save", "", *flags)
+        run_example(char_gpt, "--save", "", *flags)
     assert stopped.value.code == 2
     assert re.search(message, capsys.readouterr().err)
