@@ -197,7 +197,8 @@ class GPT(nn.Module):
                 nn.init.normal_(p, std=0.02 / math.sqrt(2 * config.n_layer) if residual else 0.02)
 
     def forward(self, tokens, cache: KVCache | None = None) -> tn.Tensor:
-        tokens = np.asarray(tokens.data if isinstance(tokens, tn.Tensor) else tokens)
+        if not isinstance(tokens, tn.Tensor):  # a Tensor stays one, so that tn.onnx.export can trace it
+            tokens = np.asarray(tokens)
         if tokens.ndim != 2:
             raise ValueError(f"GPT: expected tokens of shape (batch, time), got shape {tokens.shape}")
         start = len(cache) if cache is not None else 0

@@ -147,6 +147,20 @@ def test_twenty_adamw_steps_give_pytorchs_losses(float64):
     assert ours_losses[-1] < ours_losses[0] / 2  # it learned: the steps were not empty
 
 
+def test_the_gpt_exports_to_onnx_and_runs_there_as_in_tinynet(tmp_path):
+    pytest.importorskip("onnx")
+    onnxruntime = pytest.importorskip("onnxruntime")
+    tn.manual_seed(0)
+    model = GPT(TINY)
+    tokens = np.random.default_rng(0).integers(0, TINY.vocab_size, (3, TINY.block_size))
+    tn.onnx.export(model, tokens, tmp_path / "gpt.onnx")
+    session = onnxruntime.InferenceSession(str(tmp_path / "gpt.onnx"))
+    with tn.no_grad():
+        expected = model(tokens).data
+    for batch in (tokens, tokens[:1]):
+        np.testing.assert_allclose(session.run(None, {"input": batch})[0], expected[: len(batch)], atol=1e-5)
+
+
 # ---------------------------------------------------------------- the example
 
 
