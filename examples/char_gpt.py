@@ -67,7 +67,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--n-head", type=int, default=4)
     parser.add_argument("--lr", type=float, default=1e-3, help="the peak learning rate")
     parser.add_argument("--min-lr", type=float, default=1e-4, help="where the cosine decay ends")
-    parser.add_argument("--warmup", type=int, default=100, help="steps of linear warm-up")
+    parser.add_argument(
+        "--warmup", type=int, default=None, help="steps of linear warm-up (default: 100, or --steps / 10 if fewer)"
+    )
     parser.add_argument("--weight-decay", type=float, default=0.1)
     parser.add_argument("--grad-clip", type=float, default=1.0, help="the largest gradient norm (0: no clipping)")
     parser.add_argument("--eval-interval", type=int, default=250, help="steps between loss lines (and checkpoints)")
@@ -90,6 +92,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--temperature", type=float, default=0.8, help="sampling temperature (0: always the likeliest)")
     parser.add_argument("--top-k", type=int, default=None, help="sample among the K likeliest characters only")
     args = parser.parse_args(argv)
+    if args.warmup is None:
+        args.warmup = min(100, args.steps // 10)
     if args.save is None:
         args.save = SAVE if args.steps >= STEPS or args.generate is not None else quick_name(SAVE)
     check_flags(parser, args)
@@ -114,11 +118,11 @@ def check_flags(parser: argparse.ArgumentParser, args: argparse.Namespace) -> No
         parser.error(f"argument --top-k: must be at least 1, got {args.top_k}")
     if args.data is not None and not os.path.isdir(args.data):
         parser.error(f"argument --data: {args.data} is not an existing folder")
+    if not args.prompt:
+        parser.error("argument --prompt: empty; give at least one character to continue")
     if args.generate is not None:
         if args.generate < 0:
             parser.error(f"argument --generate: must be at least 0, got {args.generate}")
-        if not args.prompt:
-            parser.error("argument --prompt: empty; give at least one character to continue")
         if not (args.save and os.path.isfile(args.save)):
             parser.error(f"argument --generate: reads the model from --save, and {args.save!r} is not an existing file")
         return

@@ -236,6 +236,7 @@ def test_the_attention_picture_of_the_saved_model(trained, tmp_path, capsys):
         (["--temperature", "nan"], "argument --temperature: must be a finite number >= 0, got nan"),
         (["--generate", "5", "--save", "absent.npz"], "argument --generate: reads the model from --save"),
         (["--prompt", "Romeo ☺"], r"argument --prompt: '☺' not in the vocabulary"),
+        (["--prompt", ""], "argument --prompt: empty; give at least one character"),
     ],
 )
 def test_bad_flags_exit_with_status_2_naming_them(char_gpt, tmp_path, capsys, flags, message):
@@ -243,3 +244,10 @@ def test_bad_flags_exit_with_status_2_naming_them(char_gpt, tmp_path, capsys, fl
         run_example(char_gpt, "--save", "", *flags)
     assert stopped.value.code == 2
     assert re.search(message, capsys.readouterr().err)
+
+
+def test_a_loss_that_becomes_nan_stops_training_with_status_3(char_gpt, capsys):
+    with pytest.raises(SystemExit) as stopped, np.errstate(all="ignore"):
+        run_example(char_gpt, "--lr", "1e4", "--save", "")
+    assert stopped.value.code == 3
+    assert "the training loss became nan at step" in capsys.readouterr().err
