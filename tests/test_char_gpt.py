@@ -38,9 +38,10 @@ def test_the_cache_gives_the_logits_of_the_whole_context(float64):
     with tn.no_grad():
         whole = model(tokens).data
         cache = KVCache(TINY.n_layer)
-        prefix = model(tokens[:, :3], cache).data  # the prompt at once, then one token at a time
-        steps = [model(tokens[:, t : t + 1], cache).data for t in range(3, 8)]
-    np.testing.assert_allclose(np.concatenate([prefix, *steps], axis=1), whole, rtol=1e-12, atol=1e-12)
+        prefix = model(tokens[:, :3], cache).data  # the prompt at once, two more tokens, then one at a time
+        two = model(tokens[:, 3:5], cache).data
+        steps = [model(tokens[:, t : t + 1], cache).data for t in range(5, 8)]
+    np.testing.assert_allclose(np.concatenate([prefix, two, *steps], axis=1), whole, rtol=1e-12, atol=1e-12)
     assert len(cache) == 8
 
 
