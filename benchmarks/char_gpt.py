@@ -2,12 +2,13 @@
 
     python benchmarks/char_gpt.py                 # 10 rounds of 5 timed steps each, alternating
     python benchmarks/char_gpt.py --rounds 3      # a quicker look
+    python benchmarks/char_gpt.py --threads 1     # both on one thread (steadier on a busy machine)
 
 The workload is the example's: 4 blocks, 128 dimensions, 4 heads, context 64, batch 12, float32;
 one step is the forward pass, the cross-entropy, the backward pass, clipping the gradients to
 norm 1 and AdamW (lr 1e-3, weight decay 0.1 on the 2-D parameters only). PyTorch's model is
 benchmarks/torch_models.py's twin, made of torch.nn.TransformerEncoderLayer (norm_first, GELU's
-tanh form, a causal mask), on 2 threads, as numpy's BLAS has. Both start from the same weights
+tanh form, a causal mask), on 2 threads (--threads), as many as numpy's BLAS gets. Both start from the same weights
 (the tinynet model's, copied) and take the same batches of Shakespeare; the losses they reach
 are printed as a check that they computed the same thing.
 
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
 import resource
 import statistics
 import sys
@@ -100,7 +102,7 @@ def tinynet_runner(tokens: np.ndarray, weights: dict):
 def torch_runner(tokens: np.ndarray, weights: dict):
     import torch
 
-    torch.set_num_threads(2)
+    torch.set_num_threads(int(os.environ["OPENBLAS_NUM_THREADS"]))  # as many as numpy's BLAS (main sets it)
     model = torch_gpt(len(weights["token_embedding.weight"]), BLOCK)
     load_tinynet_gpt(model, weights)
     decay = [p for p in model.parameters() if p.ndim == 2]
@@ -153,7 +155,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=10, help="timed rounds per framework")
     parser.add_argument("--steps", type=int, default=5, help="steps per round")
     parser.add_argument("--warmup", type=int, default=1, help="untimed rounds first")
+    parser.add_argument("--threads", type=int, default=2, help="threads for each framework's kernels")
     args = parser.parse_args()
+    os.environ["OPENBLAS_NUM_THREADS"] = str(args.threads)  # read by numpy's BLAS as the workers start
 
     context = multiprocessing.get_context("spawn")
     workers, versions = {}, []
@@ -190,7 +194,8 @@ def main() -> None:
     steps = (args.warmup + args.rounds) * args.steps
     print(
         f"\nchar_gpt step (4 blocks, 128 dims, 4 heads, context {BLOCK}, batch {BATCH}, AdamW, float32); "
-        f"{args.rounds} rounds of {args.steps} steps each, alternating; {describe_machine()}; {', '.join(versions)}"
+        f"{args.rounds} rounds of {args.steps} steps each, alternating, {args.threads} thread(s) each; "
+        f"{describe_machine()}; {', '.join(versions)}"
     )
     base = statistics.median(times["pytorch"])
     print(f"{'framework':10s} {'ms/step':>8s} {'vs PyTorch':>11s} {'peak RSS':>10s} {'step memory':>12s} {'loss':>8s}")
