@@ -71,6 +71,8 @@ BUILT_IN = {
     "triu": (lambda a: a.triu(1), A),
     "Linear": (lambda x, w, b: F.linear(x, w, b), A, rng.standard_normal((2, 4)), rng.standard_normal(2)),
     "GELU": (lambda x: F.gelu(x, approximate="tanh"), A),
+    "LayerNorm": (lambda x, w, b: F.layer_norm(x, 4, w, b), A, ROW, rng.standard_normal(4)),
+    "LayerNorm without affine": (lambda x: F.layer_norm(x.reshape(3, 2, 2), (2, 2)), A),
     "CrossEntropy": (lambda z: F.cross_entropy(z, LABELS), A),
     "BinaryCrossEntropyWithLogits": (lambda x, t: F.binary_cross_entropy_with_logits(x, t), A, PROBABILITIES),
     "BinaryCrossEntropy": (lambda x, t: F.binary_cross_entropy(x, t), PROBABILITIES, PROBABILITIES[::-1].copy()),

@@ -2,7 +2,7 @@
 
 Most are compositions of Tensor ops, so their gradients come for free. A few are fused into
 one `Function` with a hand-written backward, because the fused form is faster or numerically
-safer: `linear`, `embedding`, `cross_entropy`, `binary_cross_entropy`,
+safer: `linear`, `embedding`, `layer_norm`, `cross_entropy`, `binary_cross_entropy`,
 `binary_cross_entropy_with_logits` and `gelu`.
 Convolution and pooling live in tinynet.convolution, one_hot, pad, normalize and group_norm in
 tinynet.functional_tools, scaled_dot_product_attention in tinynet.attention; they are re-exported here.
@@ -158,13 +158,51 @@ def layer_norm(
     for name, param in (("weight", weight), ("bias", bias)):
         if param is not None and param.shape != shape:
             raise ValueError(f"layer_norm: {name} must have shape normalized_shape {shape}, got {param.shape}")
-    _, centered, var = _moments(x, tuple(range(x.ndim - len(shape), x.ndim)))
-    out = centered / (var + eps).sqrt()
-    if weight is not None:
-        out = out * weight
-    if bias is not None:
-        out = out + bias
-    return out
+    return LayerNormFunction.apply(x, weight, bias, axes=tuple(range(x.ndim - len(shape), x.ndim)), eps=eps)
+
+
+class LayerNormFunction(Function):
+    """y = x̂ w + b, x̂ = (x - mean) / σ, σ = √(var + eps), the mean and the biased var over `axes`
+    (the last ones); with ĝ = g w (or g without a weight), n the number of elements in `axes`:
+
+        dx = (ĝ - mean(ĝ) - x̂ mean(ĝ x̂)) / σ        (the means over `axes`)
+        dw = Σ g x̂,   db = Σ g                    (the sums over the other axes)
+
+    (x̂ has mean 0 and mean square 1 over `axes`, which takes away those two directions of ĝ.)
+    The forward pass keeps x̂ and 1/σ for the backward pass; a recorded backward computes them
+    again from the Tensor x."""
+
+    twice_differentiable = True
+
+    @staticmethod
+    def forward(ctx: Context, x, weight=None, bias=None, axes=(-1,), eps=1e-5):
+        ctx.save_for_backward(x, weight)
+        ctx.axes, ctx.eps = axes, eps
+        ctx.normalized, ctx.inv_std = _normalized(x, axes, eps)
+        out = ctx.normalized if weight is None else ctx.normalized * weight
+        return out if bias is None else out + bias
+
+    @staticmethod
+    def backward(ctx: Context, grad):
+        x, weight = ctx.saved
+        axes = ctx.axes
+        recorded = not isinstance(x, np.ndarray)
+        normalized, inv_std = _normalized(x, axes, ctx.eps) if recorded else (ctx.normalized, ctx.inv_std)
+        g = grad if weight is None else grad * weight
+        mean_g = g.mean(axis=axes, keepdims=True)
+        mean_gx = (g * normalized).mean(axis=axes, keepdims=True)
+        grad_x = (g - mean_g - normalized * mean_gx) * inv_std if ctx.needs_grad[0] else None
+        batch = tuple(range(x.ndim - len(axes)))
+        grad_weight = (grad * normalized).sum(axis=batch) if ctx.needs_grad[1] else None
+        grad_bias = grad.sum(axis=batch) if ctx.needs_grad[2] else None
+        return grad_x, grad_weight, grad_bias
+
+
+def _normalized(x: np.ndarray | Tensor, axes: tuple[int, ...], eps: float) -> tuple:
+    """(x - mean) / σ and 1/σ over `axes`, σ = √(biased var + eps), of an array or (as ops) a Tensor."""
+    centered = x - x.mean(axis=axes, keepdims=True)
+    inv_std = ((centered * centered).mean(axis=axes, keepdims=True) + eps) ** -0.5
+    return centered * inv_std, inv_std
 
 
 class EmbeddingFunction(Function):
