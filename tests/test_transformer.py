@@ -213,3 +213,22 @@ def test_transformer_names_mismatched_src_and_tgt():
         model(src, rng.standard_normal((T, N + 1, D)).astype(np.float32))
     with pytest.raises(ValueError, match="d_model = 8 features"):
         model(src[..., :4], rng.standard_normal((T, N, 4)).astype(np.float32))
+
+
+def test_compare_with_torch_lines_up_layer_by_layer():
+    ours, theirs = both("TransformerDecoderLayer", D, HEADS, FF, dropout=0.0)
+    inputs = (sequence(T, False), sequence(S, False))
+    report = tn.testing.compare_with_torch(ours, theirs, inputs, rtol=1e-9, atol=1e-12)
+    assert report.ok
+    assert {"self_attn", "linear1", "norm3"} <= {row.name for row in report.rows}
+
+
+def test_gradients_of_gradients_pass_through_a_layer(float64):
+    layer = nn.TransformerEncoderLayer(4, 2, 6, dropout=0.0, norm_first=True)
+    x = tn.Tensor(rng.standard_normal((3, 2, 4)), requires_grad=True)
+
+    def gradient_norm(x, *params):
+        (g,) = tn.grad(layer(x, src_mask=causal(3)).sum(), [x], create_graph=True)
+        return (g * g).sum()
+
+    assert tn.gradcheck(gradient_norm, [x], atol=1e-4)

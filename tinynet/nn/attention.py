@@ -145,7 +145,8 @@ class MultiheadAttention(Module):
             heads = weights @ v
         else:
             weights, heads = None, F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout)
-        out = self.out_proj(heads.permute(0, 2, 1, 3).reshape(n, length, self.embed_dim))
+        heads = heads.permute(0, 2, 1, 3).reshape(n, length, self.embed_dim)
+        out = F.linear(heads, self.out_proj.weight, self.out_proj.bias)  # not called as a layer, as in PyTorch
         if weights is not None and average_attn_weights:
             weights = weights.mean(axis=1)
         if not batched:
