@@ -110,7 +110,7 @@ def test_encoder_of_copies_matches_pytorch_and_each_copy_trains():
     torch = pytest.importorskip("torch")
     torch.manual_seed(0)
     layer = nn.TransformerEncoderLayer(D, HEADS, FF, dropout=0.0, batch_first=True)
-    ours = nn.TransformerEncoder(layer, num_layers=2, norm=nn.LayerNorm(D))
+    ours = nn.TransformerEncoder(layer, num_layers=2, norm=nn.LayerNorm(D), enable_nested_tensor=False)
     twin_layer = torch.nn.TransformerEncoderLayer(D, HEADS, FF, dropout=0.0, batch_first=True)
     theirs = torch.nn.TransformerEncoder(twin_layer, 2, norm=torch.nn.LayerNorm(D), enable_nested_tensor=False)
     assert set(ours.state_dict()) == set(theirs.state_dict())

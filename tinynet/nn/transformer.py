@@ -182,9 +182,18 @@ def _copies(layer: Module, num_layers: int, owner: str) -> ModuleList:
 
 class TransformerEncoder(Module):
     """num_layers copies of an encoder layer (`layers.0`, `layers.1`, ..., each with weights of
-    its own, deep copies as in PyTorch), then `norm` if given, as PyTorch's nn.TransformerEncoder."""
+    its own, deep copies as in PyTorch), then `norm` if given, as PyTorch's nn.TransformerEncoder.
+    enable_nested_tensor and mask_check are taken so that PyTorch's code runs; they choose
+    PyTorch's fast inference path, which tinynet does not have, and change nothing."""
 
-    def __init__(self, encoder_layer: Module, num_layers: int, norm: Module | None = None):
+    def __init__(
+        self,
+        encoder_layer: Module,
+        num_layers: int,
+        norm: Module | None = None,
+        enable_nested_tensor: bool = True,
+        mask_check: bool = True,
+    ):
         super().__init__()
         self.layers = _copies(encoder_layer, num_layers, "TransformerEncoder")
         self.num_layers = num_layers
