@@ -217,6 +217,8 @@ def test_bad_inputs_are_named(make, error, message):
         ({"attn_mask": np.ones((4, 5), bool), "is_causal": True}, ValueError, "not both"),
         ({"dropout_p": 1.0}, ValueError, r"dropout_p must be a number in \[0, 1\)"),
         ({"scale": "1"}, TypeError, "scale must be a number"),
+        ({"scale": True}, TypeError, "scale must be a number"),
+        ({"dropout_p": np.float32(1.5)}, ValueError, "dropout_p must be a number"),
     ],
 )
 def test_bad_options_are_named(options, error, message):

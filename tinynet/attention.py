@@ -124,13 +124,18 @@ def scaled_dot_product_attention(
     if is_causal:
         attn_mask = np.tri(q.shape[-2], k.shape[-2], dtype=bool)
     mask = None if attn_mask is None else _additive_mask(attn_mask, q.dtype, scores_shape)
-    if isinstance(dropout_p, (bool, np.bool_)) or not isinstance(dropout_p, (int, float)) or not 0 <= dropout_p < 1:
+    if not _is_number(dropout_p) or not 0 <= dropout_p < 1:
         raise ValueError(f"scaled_dot_product_attention: dropout_p must be a number in [0, 1), got {dropout_p!r}")
     if scale is None:
         scale = 1 / math.sqrt(q.shape[-1])
-    elif isinstance(scale, (bool, np.bool_)) or not isinstance(scale, (int, float)):
+    elif not _is_number(scale):
         raise TypeError(f"scaled_dot_product_attention: scale must be a number or None, got {scale!r}")
     return ScaledDotProductAttentionFunction.apply(q, k, v, mask, scale=float(scale), dropout_p=float(dropout_p))
+
+
+def _is_number(x) -> bool:
+    """Whether x is a real number (Python's or numpy's), not a bool."""
+    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, (bool, np.bool_))
 
 
 def _check_inputs(q: Tensor, k: Tensor, v: Tensor) -> None:
