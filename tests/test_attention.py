@@ -224,3 +224,18 @@ def test_bad_inputs_are_named(make, error, message):
 def test_bad_options_are_named(options, error, message):
     with pytest.raises(error, match=message):
         F.scaled_dot_product_attention(*qkv(), **options)
+
+
+def test_attention_written_by_hand_as_in_nanogpt_agrees_with_the_op():
+    """tn.tril, masked_fill, arange, transpose, contiguous and view, as PyTorch code writes them."""
+    batch, length, heads, channels = 2, 6, 3, 12
+    x = tn.Tensor(rng.standard_normal((batch, length, channels)))
+    q, k, v = (x.view(batch, length, heads, channels // heads).transpose(1, 2) * s for s in (1.0, 0.5, 2.0))
+    bias = tn.tril(tn.ones(length, length)).view(1, 1, length, length)
+    att = (q @ k.transpose(-2, -1)) * (1.0 / np.sqrt(k.size(-1)))
+    att = F.softmax(att.masked_fill(bias[:, :, :length, :length] == 0, float("-inf")), dim=-1)
+    by_hand = (att @ v).transpose(1, 2).contiguous().view(batch, length, channels)
+    fused = F.scaled_dot_product_attention(q, k, v, is_causal=True).transpose(1, 2).contiguous().view(batch, length, -1)
+    np.testing.assert_allclose(fused.data, by_hand.data, rtol=1e-12)
+    positions = tn.arange(0, length, dtype=np.int64).unsqueeze(0)
+    assert positions.shape == (1, length) and positions.dtype == np.int64
