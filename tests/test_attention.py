@@ -132,6 +132,16 @@ def test_more_queries_than_keys_causal_aligned_top_left_as_pytorch():
     assert_matches_torch(qkv(queries=2, keys=5), {"is_causal": True})
 
 
+def test_grouped_query_attention_matches_pytorch():
+    q = rng.standard_normal((2, 6, 4, 3))
+    _, k, v = qkv((2, 2), e=3)
+    assert_matches_torch((q, k, v), {"enable_gqa": True, "is_causal": True})
+    inputs = leaves(q, k, v)
+    assert tn.gradcheck(lambda q, k, v: F.scaled_dot_product_attention(q, k, v, enable_gqa=True), inputs)
+    with pytest.raises(ValueError, match=r"with enable_gqa, key needs a number of heads .* divides query's"):
+        F.scaled_dot_product_attention(q[:, :5], k, v, enable_gqa=True)
+
+
 def test_a_float_mask_gets_its_gradient_as_in_pytorch():
     import torch
 

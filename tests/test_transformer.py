@@ -232,3 +232,34 @@ def test_gradients_of_gradients_pass_through_a_layer(float64):
         return (g * g).sum()
 
     assert tn.gradcheck(gradient_norm, [x], atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "MultiheadAttention",
+        "TransformerEncoderLayer",
+        "TransformerEncoder",
+        "TransformerDecoderLayer",
+        "TransformerDecoder",
+        "Transformer",
+    ],
+)
+def test_arguments_are_pytorchs_in_pytorchs_order(name):
+    """Every argument of __init__ and forward, by name and position, as PyTorch's (less device and dtype)."""
+    import inspect
+
+    torch = pytest.importorskip("torch")
+    for method in ("__init__", "forward"):
+        ours = list(inspect.signature(getattr(getattr(nn, name), method)).parameters)
+        theirs = [p for p in inspect.signature(getattr(getattr(torch.nn, name), method)).parameters]
+        assert ours == [p for p in theirs if p not in ("device", "dtype")], (name, method)
+
+
+def test_transformer_weights_are_xavier_uniform():
+    tn.manual_seed(0)
+    model = nn.Transformer(d_model=16, nhead=2, num_encoder_layers=1, num_decoder_layers=1, dim_feedforward=64)
+    weight = model.encoder.layers[0].linear1.weight.data
+    bound = np.sqrt(6 / (16 + 64))
+    assert bound * 0.95 < np.abs(weight).max() <= bound
+    assert np.all(model.decoder.norm.weight.data == 1)  # 1-D parameters keep their own initialization
