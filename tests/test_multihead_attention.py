@@ -154,6 +154,11 @@ def test_dropout_only_in_training():
     x = rng.standard_normal((L, N, E)).astype(np.float32)
     _, weights = layer(x, x, x, average_attn_weights=False)
     assert np.mean(weights.data == 0) > 0.3  # dropped weights are returned, as in PyTorch
+    tn.manual_seed(1)
+    with_weights = layer(x, x, x)[0].data
+    tn.manual_seed(1)
+    without = layer(x, x, x, need_weights=False)[0].data  # the op drops the same weights from the same seed
+    np.testing.assert_allclose(with_weights, without, rtol=1e-5, atol=1e-6)
     layer.eval()
     out, weights = layer(x, x, x)
     np.testing.assert_allclose(weights.data.sum(-1), 1, rtol=1e-5)
