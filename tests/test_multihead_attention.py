@@ -209,6 +209,7 @@ MEMORY = rng.standard_normal((S, N, E)).astype(np.float32)
         ((X, MEMORY[:, :2], MEMORY[:, :2]), {}, ValueError, "query the same batch size"),
         ((X, X[0], X), {}, ValueError, "must all be 3-D"),
         ((X, X, X.astype(int)), {}, TypeError, "value must be a floating-point Tensor or array, got dtype int64"),
+        ((X, X.astype(np.float64), X), {}, TypeError, "the same dtype, got float32, float64 and float32"),
         ((X, MEMORY, MEMORY), {"key_padding_mask": np.zeros((N, L), bool)}, ValueError, r"must have shape \(3, 5\)"),
         ((X, MEMORY, MEMORY), {"key_padding_mask": np.zeros((N, S), int)}, TypeError, "key_padding_mask must be bool"),
         ((X, MEMORY, MEMORY), {"attn_mask": np.zeros((S, L), bool)}, ValueError, r"\(4, 5\) or \(6, 4, 5\)"),

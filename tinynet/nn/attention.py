@@ -170,6 +170,11 @@ class MultiheadAttention(Module):
             if not isinstance(x, (Tensor, np.ndarray)) or x.dtype.kind != "f":
                 what = f"dtype {x.dtype}" if isinstance(x, (Tensor, np.ndarray)) else type(x).__name__
                 raise TypeError(f"{self._name()}: {name} must be a floating-point Tensor or array, got {what}")
+        if not query.dtype == key.dtype == value.dtype:
+            raise TypeError(
+                f"{self._name()}: query, key and value must have the same dtype, got {query.dtype}, {key.dtype} "
+                f"and {value.dtype}"
+            )
         layout = "(N, L, E)" if self.batch_first else "(L, N, E)"
         shapes = f"query {query.shape}, key {key.shape}, value {value.shape}"
         if query.ndim not in (2, 3) or key.ndim != query.ndim or value.ndim != query.ndim:
