@@ -67,3 +67,14 @@ def test_overhead_times_tinynets_parts_beside_the_numpy_loop():
 def test_activations_times_the_cnn_with_each_activation():
     out = run_benchmark("benchmarks/activations.py", "--steps", "1", "--activations", "ReLU", "GELU (tanh)")
     assert "ReLU" in out and "GELU (tanh)" in out
+
+
+def test_the_attention_baseline_computes_what_tinynet_computes():
+    from attention import numpy_attention, tinynet_attention
+
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal((2, 3, 5, 4)) for _ in range(4)]
+    for mine, baseline in zip(tinynet_attention(*arrays), numpy_attention(*arrays)):
+        np.testing.assert_allclose(mine, baseline, rtol=1e-10, atol=1e-12)
+    out = run_benchmark("benchmarks/attention.py", "--shape", "2", "2", "8", "4", "--steps", "2", "--repeats", "1")
+    assert "tinynet / numpy" in out and "float32, shape (2, 2, 8, 4)" in out
