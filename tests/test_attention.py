@@ -132,6 +132,16 @@ def test_more_queries_than_keys_causal_aligned_top_left_as_pytorch():
     assert_matches_torch(qkv(queries=2, keys=5), {"is_causal": True})
 
 
+def test_grouped_query_attention_matches_pytorch():
+    q = rng.standard_normal((2, 6, 4, 3))
+    _, k, v = qkv((2, 2), e=3)
+    assert_matches_torch((q, k, v), {"enable_gqa": True, "is_causal": True})
+    inputs = leaves(q, k, v)
+    assert tn.gradcheck(lambda q, k, v: F.scaled_dot_product_attention(q, k, v, enable_gqa=True), inputs)
+    with pytest.raises(ValueError, match=r"with enable_gqa, key needs a number of heads .* divides query's"):
+        F.scaled_dot_product_attention(q[:, :5], k, v, enable_gqa=True)
+
+
 def test_a_float_mask_gets_its_gradient_as_in_pytorch():
     import torch
 
@@ -217,8 +227,25 @@ def test_bad_inputs_are_named(make, error, message):
         ({"attn_mask": np.ones((4, 5), bool), "is_causal": True}, ValueError, "not both"),
         ({"dropout_p": 1.0}, ValueError, r"dropout_p must be a number in \[0, 1\)"),
         ({"scale": "1"}, TypeError, "scale must be a number"),
+        ({"scale": True}, TypeError, "scale must be a number"),
+        ({"dropout_p": np.float32(1.5)}, ValueError, "dropout_p must be a number"),
     ],
 )
 def test_bad_options_are_named(options, error, message):
     with pytest.raises(error, match=message):
         F.scaled_dot_product_attention(*qkv(), **options)
+
+
+def test_attention_written_by_hand_as_in_nanogpt_agrees_with_the_op():
+    """tn.tril, masked_fill, arange, transpose, contiguous and view, as PyTorch code writes them."""
+    batch, length, heads, channels = 2, 6, 3, 12
+    x = tn.Tensor(rng.standard_normal((batch, length, channels)))
+    q, k, v = (x.view(batch, length, heads, channels // heads).transpose(1, 2) * s for s in (1.0, 0.5, 2.0))
+    bias = tn.tril(tn.ones(length, length)).view(1, 1, length, length)
+    att = (q @ k.transpose(-2, -1)) * (1.0 / np.sqrt(k.size(-1)))
+    att = F.softmax(att.masked_fill(bias[:, :, :length, :length] == 0, float("-inf")), dim=-1)
+    by_hand = (att @ v).transpose(1, 2).contiguous().view(batch, length, channels)
+    fused = F.scaled_dot_product_attention(q, k, v, is_causal=True).transpose(1, 2).contiguous().view(batch, length, -1)
+    np.testing.assert_allclose(fused.data, by_hand.data, rtol=1e-12)
+    positions = tn.arange(0, length, dtype=np.int64).unsqueeze(0)
+    assert positions.shape == (1, length) and positions.dtype == np.int64

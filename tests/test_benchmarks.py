@@ -76,3 +76,14 @@ def test_char_gpt_benchmark_times_both_frameworks_from_the_same_weights():
     rows = {line.split()[0]: line.split() for line in out.splitlines() if "MiB" in line}
     assert set(rows) == {"tinynet", "pytorch"} and "tinynet / PyTorch:" in out
     assert rows["tinynet"][-1] == rows["pytorch"][-1]  # the same loss after the same steps, to 4 decimals
+
+
+def test_the_attention_baseline_computes_what_tinynet_computes():
+    from attention import numpy_attention, tinynet_attention
+
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal((2, 3, 5, 4)) for _ in range(4)]
+    for mine, baseline in zip(tinynet_attention(*arrays), numpy_attention(*arrays)):
+        np.testing.assert_allclose(mine, baseline, rtol=1e-10, atol=1e-12)
+    out = run_benchmark("benchmarks/attention.py", "--shape", "2", "2", "8", "4", "--steps", "2", "--repeats", "1")
+    assert "tinynet / numpy" in out and "float32, shape (2, 2, 8, 4)" in out

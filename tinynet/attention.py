@@ -94,6 +94,7 @@ def scaled_dot_product_attention(
     dropout_p: float = 0.0,
     is_causal: bool = False,
     scale: float | None = None,
+    enable_gqa: bool = False,
 ) -> Tensor:
     """softmax(scale · Q Kᵀ + M) V, as PyTorch's F.scaled_dot_product_attention: query (..., L, E),
     key (..., S, E), value (..., S, Ev) give (..., L, Ev); the leading axes broadcast (batch,
@@ -114,9 +115,15 @@ def scaled_dot_product_attention(
     output is 0 and it sends no gradient back, as PyTorch 2.13's does on the CPU (rather than
     the NaN of a plain softmax over -inf).
 
+    enable_gqa=True (grouped-query attention) lets key and value have fewer heads (axis -3) than
+    query, a number that divides query's: query head h uses key and value head h // (the ratio),
+    as PyTorch's repeat_interleave does; their gradients add up over the heads that share them.
+
     One op: `ScaledDotProductAttentionFunction`, whose backward is the softmax's in its
     efficient form (tinynet/attention.py); gradients of gradients pass through it."""
     q, k, v = as_tensor(query), as_tensor(key), as_tensor(value)
+    if enable_gqa:
+        k, v = _shared_heads(q, k, "key"), _shared_heads(q, v, "value")
     _check_inputs(q, k, v)
     scores_shape = (*np.broadcast_shapes(q.shape[:-2], k.shape[:-2]), q.shape[-2], k.shape[-2])
     if is_causal and attn_mask is not None:
@@ -124,13 +131,31 @@ def scaled_dot_product_attention(
     if is_causal:
         attn_mask = np.tri(q.shape[-2], k.shape[-2], dtype=bool)
     mask = None if attn_mask is None else _additive_mask(attn_mask, q.dtype, scores_shape)
-    if isinstance(dropout_p, (bool, np.bool_)) or not isinstance(dropout_p, (int, float)) or not 0 <= dropout_p < 1:
+    if not _is_number(dropout_p) or not 0 <= dropout_p < 1:
         raise ValueError(f"scaled_dot_product_attention: dropout_p must be a number in [0, 1), got {dropout_p!r}")
     if scale is None:
         scale = 1 / math.sqrt(q.shape[-1])
-    elif isinstance(scale, (bool, np.bool_)) or not isinstance(scale, (int, float)):
+    elif not _is_number(scale):
         raise TypeError(f"scaled_dot_product_attention: scale must be a number or None, got {scale!r}")
     return ScaledDotProductAttentionFunction.apply(q, k, v, mask, scale=float(scale), dropout_p=float(dropout_p))
+
+
+def _shared_heads(q: Tensor, x: Tensor, name: str) -> Tensor:
+    """key or value (..., heads, S, E) with each head repeated for the query heads that share it
+    (grouped-query attention): (..., query heads, S, E), as torch's repeat_interleave on axis -3."""
+    if q.ndim < 3 or x.ndim < 3 or q.shape[-3] % x.shape[-3]:
+        raise ValueError(
+            f"scaled_dot_product_attention: with enable_gqa, {name} needs a number of heads (axis -3) that "
+            f"divides query's, got query {q.shape} and {name} {x.shape}"
+        )
+    heads, group = x.shape[-3], q.shape[-3] // x.shape[-3]
+    shared = x.reshape(*x.shape[:-3], heads, 1, *x.shape[-2:]).broadcast_to(*x.shape[:-3], heads, group, *x.shape[-2:])
+    return shared.reshape(*x.shape[:-3], heads * group, *x.shape[-2:])
+
+
+def _is_number(x) -> bool:
+    """Whether x is a real number (Python's or numpy's), not a bool."""
+    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, (bool, np.bool_))
 
 
 def _check_inputs(q: Tensor, k: Tensor, v: Tensor) -> None:
