@@ -37,7 +37,7 @@ Mask = Tensor | np.ndarray | None
 
 
 def _activation(activation: str | Callable) -> Callable:
-    """"relu" or "gelu" as their functions, a callable (a function or a layer) as it is."""
+    """'relu' or 'gelu' as their functions, a callable (a function or a layer) as it is."""
     if callable(activation):
         return activation
     functions = {"relu": F.relu, "gelu": F.gelu}
