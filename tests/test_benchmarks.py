@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from tinynet import functional as F
 from tinynet import optim
@@ -67,3 +68,22 @@ def test_overhead_times_tinynets_parts_beside_the_numpy_loop():
 def test_activations_times_the_cnn_with_each_activation():
     out = run_benchmark("benchmarks/activations.py", "--steps", "1", "--activations", "ReLU", "GELU (tanh)")
     assert "ReLU" in out and "GELU (tanh)" in out
+
+
+def test_char_gpt_benchmark_times_both_frameworks_from_the_same_weights():
+    pytest.importorskip("torch")
+    out = run_benchmark("benchmarks/char_gpt.py", "--rounds", "1", "--steps", "1", "--warmup", "0")
+    rows = {line.split()[0]: line.split() for line in out.splitlines() if "MiB" in line}
+    assert set(rows) == {"tinynet", "pytorch"} and "tinynet / PyTorch:" in out
+    assert rows["tinynet"][-1] == rows["pytorch"][-1]  # the same loss after the same steps, to 4 decimals
+
+
+def test_the_attention_baseline_computes_what_tinynet_computes():
+    from attention import numpy_attention, tinynet_attention
+
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal((2, 3, 5, 4)) for _ in range(4)]
+    for mine, baseline in zip(tinynet_attention(*arrays), numpy_attention(*arrays)):
+        np.testing.assert_allclose(mine, baseline, rtol=1e-10, atol=1e-12)
+    out = run_benchmark("benchmarks/attention.py", "--shape", "2", "2", "8", "4", "--steps", "2", "--repeats", "1")
+    assert "tinynet / numpy" in out and "float32, shape (2, 2, 8, 4)" in out

@@ -71,9 +71,18 @@ BUILT_IN = {
     "triu": (lambda a: a.triu(1), A),
     "Linear": (lambda x, w, b: F.linear(x, w, b), A, rng.standard_normal((2, 4)), rng.standard_normal(2)),
     "GELU": (lambda x: F.gelu(x, approximate="tanh"), A),
+    "LayerNorm": (lambda x, w, b: F.layer_norm(x, 4, w, b), A, ROW, rng.standard_normal(4)),
+    "LayerNorm without affine": (lambda x: F.layer_norm(x.reshape(3, 2, 2), (2, 2)), A),
     "CrossEntropy": (lambda z: F.cross_entropy(z, LABELS), A),
     "BinaryCrossEntropyWithLogits": (lambda x, t: F.binary_cross_entropy_with_logits(x, t), A, PROBABILITIES),
     "BinaryCrossEntropy": (lambda x, t: F.binary_cross_entropy(x, t), PROBABILITIES, PROBABILITIES[::-1].copy()),
+    "ScaledDotProductAttention": (
+        lambda q, k, v, mask: F.scaled_dot_product_attention(q, k, v, attn_mask=mask),
+        A,
+        B,
+        A[:, :2],
+        rng.standard_normal((3, 3)),
+    ),
 }
 ARRAYS_ONLY = {  # ops whose rule is written on numpy arrays: no gradients of gradients
     "Embedding": (lambda w: F.embedding(np.array([[0, 2], [2, 1]]), w), rng.standard_normal((3, 4))),

@@ -347,6 +347,12 @@ OPS = {  # each forward takes x of shape (batch, 4, 6)
         x.log_softmax(1),
     ),
     "softplus": lambda x: (F.softplus(x), F.softplus(x, beta=3.0, threshold=0.5)),
+    "scaled_dot_product_attention": lambda x: (
+        F.scaled_dot_product_attention(x, x, x),
+        F.scaled_dot_product_attention(x, x * 2, x[:, :, :2], is_causal=True),
+        F.scaled_dot_product_attention(x, x, x, attn_mask=np.eye(4, dtype=bool) | MASK[:, :4], scale=0.5),
+        F.scaled_dot_product_attention(x, x, x, attn_mask=np.linspace(-1, 1, 16, dtype=np.float32).reshape(4, 4)),
+    ),
     "leaky_relu with a tensor slope": lambda x: F.leaky_relu(x, SLOPE),
     "linear": lambda x: (F.linear(x, W.T), F.linear(x[:, 0], W.T, W[0])),
     "normalization": lambda x: (F.layer_norm(x, 6), F.batch_norm(x, MEAN, VAR, training=False)),

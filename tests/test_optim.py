@@ -256,3 +256,20 @@ def test_scheduler_state_dict_resumes():
     plateau.step(2.0)
     assert plateau.get_last_lr() == [pytest.approx(0.01)]
     assert plateau.state_dict()["num_bad_epochs"] == 0 and "optimizer" not in plateau.state_dict()
+
+
+def test_warmup_cosine_schedule_warms_up_linearly_then_decays_as_a_cosine():
+    from tinynet.optim.lr_scheduler import WarmupCosineLR
+
+    opt = optim.AdamW(lr=1e-3)
+    schedule = WarmupCosineLR(opt, warmup_steps=4, total_steps=14, eta_min=1e-4)
+    lrs = [opt.lr]
+    for _ in range(16):
+        schedule.step()
+        lrs.append(opt.lr)
+    assert lrs[:5] == pytest.approx([2e-4, 4e-4, 6e-4, 8e-4, 1e-3])  # base_lr (t + 1) / 5, then base_lr
+    assert lrs[9] == pytest.approx(5.5e-4)  # halfway through the decay: the middle of base_lr and eta_min
+    assert lrs[14:] == pytest.approx([1e-4] * 3)  # eta_min from total_steps on
+    assert np.all(np.diff(lrs[4:15]) < 0)
+    with pytest.raises(ValueError, match="invalid WarmupCosineLR total_steps: 4; it must be an integer >= 5"):
+        WarmupCosineLR(opt, warmup_steps=4, total_steps=4)

@@ -23,6 +23,7 @@ INF = float("inf")
 # tensor of an index or mask; the methods are called by their PyTorch names in both.
 CASES = {
     "view": (lambda lib, T, x: x.view(2, 6) * x.view(-1).view((6, 2)).T, [(3, 4)]),
+    "contiguous": (lambda lib, T, x: x.transpose(0, 1).contiguous().view(-1) * x.contiguous().view(-1), [(3, 4)]),
     "expand": (lambda lib, T, x: x.expand(2, -1, 5, -1), [(3, 1, 4)]),
     "expand tuple": (lambda lib, T, x: x.expand((3, 4)), [(4,)]),
     "repeat": (lambda lib, T, x: x.repeat(2, 1, 3), [(3, 4)]),

@@ -2,10 +2,10 @@
 
 Most are compositions of Tensor ops, so their gradients come for free. A few are fused into
 one `Function` with a hand-written backward, because the fused form is faster or numerically
-safer: `linear`, `embedding`, `cross_entropy`, `binary_cross_entropy`,
+safer: `linear`, `embedding`, `layer_norm`, `cross_entropy`, `binary_cross_entropy`,
 `binary_cross_entropy_with_logits` and `gelu`.
 Convolution and pooling live in tinynet.convolution, one_hot, pad, normalize and group_norm in
-tinynet.functional_tools; they are re-exported here.
+tinynet.functional_tools, scaled_dot_product_attention in tinynet.attention; they are re-exported here.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import math
 
 import numpy as np
 
+from tinynet.attention import scaled_dot_product_attention  # noqa: F401
 from tinynet.convolution import (  # noqa: F401
     adaptive_avg_pool2d,
     avg_pool1d,
@@ -157,13 +158,51 @@ def layer_norm(
     for name, param in (("weight", weight), ("bias", bias)):
         if param is not None and param.shape != shape:
             raise ValueError(f"layer_norm: {name} must have shape normalized_shape {shape}, got {param.shape}")
-    _, centered, var = _moments(x, tuple(range(x.ndim - len(shape), x.ndim)))
-    out = centered / (var + eps).sqrt()
-    if weight is not None:
-        out = out * weight
-    if bias is not None:
-        out = out + bias
-    return out
+    return LayerNormFunction.apply(x, weight, bias, axes=tuple(range(x.ndim - len(shape), x.ndim)), eps=eps)
+
+
+class LayerNormFunction(Function):
+    """y = x̂ w + b, x̂ = (x - mean) / σ, σ = √(var + eps), the mean and the biased var over `axes`
+    (the last ones); with ĝ = g w (or g without a weight), n the number of elements in `axes`:
+
+        dx = (ĝ - mean(ĝ) - x̂ mean(ĝ x̂)) / σ        (the means over `axes`)
+        dw = Σ g x̂,   db = Σ g                    (the sums over the other axes)
+
+    (x̂ has mean 0 and mean square 1 over `axes`, which takes away those two directions of ĝ.)
+    The forward pass keeps x̂ and 1/σ for the backward pass; a recorded backward computes them
+    again from the Tensor x."""
+
+    twice_differentiable = True
+
+    @staticmethod
+    def forward(ctx: Context, x, weight=None, bias=None, axes=(-1,), eps=1e-5):
+        ctx.save_for_backward(x, weight)
+        ctx.axes, ctx.eps = axes, eps
+        ctx.normalized, ctx.inv_std = _normalized(x, axes, eps)
+        out = ctx.normalized if weight is None else ctx.normalized * weight
+        return out if bias is None else out + bias
+
+    @staticmethod
+    def backward(ctx: Context, grad):
+        x, weight = ctx.saved
+        axes = ctx.axes
+        recorded = not isinstance(x, np.ndarray)
+        normalized, inv_std = _normalized(x, axes, ctx.eps) if recorded else (ctx.normalized, ctx.inv_std)
+        g = grad if weight is None else grad * weight
+        mean_g = g.mean(axis=axes, keepdims=True)
+        mean_gx = (g * normalized).mean(axis=axes, keepdims=True)
+        grad_x = (g - mean_g - normalized * mean_gx) * inv_std if ctx.needs_grad[0] else None
+        batch = tuple(range(x.ndim - len(axes)))
+        grad_weight = (grad * normalized).sum(axis=batch) if ctx.needs_grad[1] else None
+        grad_bias = grad.sum(axis=batch) if ctx.needs_grad[2] else None
+        return grad_x, grad_weight, grad_bias
+
+
+def _normalized(x: np.ndarray | Tensor, axes: tuple[int, ...], eps: float) -> tuple:
+    """(x - mean) / σ and 1/σ over `axes`, σ = √(biased var + eps), of an array or (as ops) a Tensor."""
+    centered = x - x.mean(axis=axes, keepdims=True)
+    inv_std = ((centered * centered).mean(axis=axes, keepdims=True) + eps) ** -0.5
+    return centered * inv_std, inv_std
 
 
 class EmbeddingFunction(Function):
@@ -252,7 +291,9 @@ _erf = np.frompyfunc(math.erf, 1, 1)
 class GELUFunction(Function):
     """gelu(x) = x Φ(x), Φ the standard normal CDF = (1 + erf(x / √2)) / 2;
     gelu'(x) = Φ(x) + x φ(x), φ(x) = exp(-x²/2) / √(2π).
-    With approximate='tanh': Φ(x) ≈ (1 + tanh(√(2/π) (x + 0.044715 x³))) / 2."""
+    With approximate='tanh': Φ(x) ≈ (1 + tanh(u(x))) / 2, u(x) = √(2/π) (x + 0.044715 x³), whose
+    derivative is (1 - tanh²(u)) u'(x) / 2 = 2 Φ(x) (1 - Φ(x)) u'(x).
+    The forward pass keeps Φ(x) for the backward pass, which then needs no erf or tanh."""
 
     twice_differentiable = True
 
@@ -260,22 +301,23 @@ class GELUFunction(Function):
     def forward(ctx: Context, x, approximate="none"):
         ctx.save_for_backward(x)
         ctx.approximate = approximate
-        return x * _gelu_cdf(x, approximate)
+        ctx.cdf = _gelu_cdf(x, approximate)
+        return x * ctx.cdf
 
     @staticmethod
     def backward(ctx: Context, grad):
         (x,) = ctx.saved
+        cdf = ctx.cdf if isinstance(x, np.ndarray) else _gelu_cdf(x, ctx.approximate)  # recorded: Φ of the Tensor x
         if ctx.approximate == "tanh":
-            squashed = _tanh(_tanh_inner(x))
-            cdf, d_cdf = 0.5 * (1 + squashed), 0.5 * (1 - squashed * squashed) * _tanh_inner_slope(x)
+            d_cdf = 2 * cdf * (1 - cdf) * _tanh_inner_slope(x)
         else:
-            cdf, d_cdf = _normal_cdf(x), _normal_pdf(x)
+            d_cdf = _normal_pdf(x)
         return grad * (cdf + x * d_cdf)
 
 
-def _gelu_cdf(x: np.ndarray, approximate: str) -> np.ndarray:
-    """Φ(x), or its tanh approximation."""
-    return 0.5 * (1 + np.tanh(_tanh_inner(x))) if approximate == "tanh" else _normal_cdf(x)
+def _gelu_cdf(x: np.ndarray | Tensor, approximate: str) -> np.ndarray | Tensor:
+    """Φ(x), or its tanh approximation, of an array or (as ops) a Tensor."""
+    return 0.5 * (1 + _tanh(_tanh_inner(x))) if approximate == "tanh" else _normal_cdf(x)
 
 
 def _tanh(x: np.ndarray | Tensor) -> np.ndarray | Tensor:

@@ -815,6 +815,29 @@ def _gelu(g: _Graph, out, x, approximate="none"):
     g.define(out, g.add("Mul", [name, cdf]))
 
 
+@_converts(F, "scaled_dot_product_attention")
+def _scaled_dot_product_attention(
+    g: _Graph, out, query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None, enable_gqa=False
+):
+    """softmax(scale · Q Kᵀ + M) V, with the mask M (is_causal's, or attn_mask's) a constant of
+    the traced sizes. Unlike the op, ONNX's Softmax gives NaN on a row whose every key is masked."""
+    if dropout_p:
+        raise UnsupportedOperation(f"export: attention dropout (dropout_p={dropout_p}) has no ONNX form here")
+    if g.is_traced(attn_mask):
+        raise UnsupportedOperation("export: an attn_mask computed from the input; pass a constant mask")
+    if enable_gqa and query.ndim > 2 and key.shape[-3] != query.shape[-3]:
+        raise UnsupportedOperation("export: grouped-query attention (fewer key/value heads than query heads)")
+    swap = [*range(key.ndim - 2), key.ndim - 1, key.ndim - 2]
+    product = g.add("MatMul", [g.name(query), g.add("Transpose", [g.name(key)], perm=swap)])
+    scores = g.add("Mul", [product, _scalar(g, 1 / math.sqrt(query.shape[-1]) if scale is None else scale, query)])
+    mask = np.tri(query.shape[-2], key.shape[-2], dtype=bool) if is_causal else attn_mask
+    if mask is not None:
+        mask = np.asarray(mask.data if isinstance(mask, Tensor) else mask)
+        additive = np.where(mask, 0, -np.inf).astype(query.dtype) if mask.dtype == bool else mask
+        scores = g.add("Add", [scores, g.constant(additive)])
+    g.define(out, g.add("MatMul", [g.add("Softmax", [scores], axis=-1), g.name(value)]))
+
+
 @_converts(F, "softmax")
 def _softmax(g: _Graph, out, x, axis=-1):
     g.define(out, g.add("Softmax", [g.name(x)], axis=int(axis)))

@@ -145,6 +145,12 @@ class TensorMethods:
         """PyTorch's view: the same elements in a new shape, as reshape (numpy shares the data where it can)."""
         return self.reshape(*shape)
 
+    def contiguous(self):
+        """The tensor itself, as PyTorch's contiguous() of a contiguous tensor: PyTorch needs it before
+        view() after a transpose (x.transpose(1, 2).contiguous().view(B, T, C)); tinynet's view
+        copies where numpy must, so the values are the same either way."""
+        return self
+
     def expand(self, *sizes: int | Sequence[int]):
         """The tensor stretched to `sizes` (numbers or one tuple), as PyTorch's expand: -1 keeps an
         axis's size, an axis of size 1 takes any size, and extra sizes in front add axes. It is

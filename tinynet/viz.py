@@ -79,6 +79,16 @@ BACKWARD_RULES: dict[str, tuple[str, str]] = {
     "Embedding": ("W", "d/dW = each row of g added onto the row of W it picked (none to padding_idx)"),
     "GELU": ("x", "d/dx = g · (Φ(x) + x φ(x)), Φ the standard normal CDF, φ its density"),
     "NormalCDF": ("x", "d/dx = g · φ(x), φ the standard normal density"),
+    "LayerNorm": (
+        "x w b",
+        "d/dx = (ĝ - mean(ĝ) - x̂ mean(ĝ x̂)) / std, d/dw = Σ g x̂, d/db = Σ g, where x̂ = (x - mean) / std "
+        "(the normalized x) and ĝ = g w",
+    ),
+    "ScaledDotProductAttention": (
+        "q k v mask",
+        "d/dv = Pᵀ g, d/dq = scale · dS k, d/dk = scale · dSᵀ q, d/dmask = dS, where P = softmax(scale · q kᵀ "
+        "+ mask) (out = P v) and dS = P ⊙ (g vᵀ - Σ_keys (g vᵀ) ⊙ P)",
+    ),
     "CrossEntropy": (
         "logits target",
         "d/dlogits = g · (softmax(logits) - q) / N, q the target as probabilities (one-hot for labels), "

@@ -1,8 +1,9 @@
-"""Datasets, the DataLoader, MNIST, and toy data sets in the plane."""
+"""Datasets, the DataLoader, MNIST, the Shakespeare corpus, and toy data sets in the plane."""
 
 from tinynet.data.dataloader import DataLoader
 from tinynet.data.dataset import ConcatDataset, Dataset, Subset, TensorDataset, random_split
 from tinynet.data.mnist import ChecksumError, load_fashion_mnist, load_mnist, read_idx
+from tinynet.data.shakespeare import load_shakespeare
 from tinynet.data.toy import make_circles, make_moons, make_spirals
 
 __all__ = [
@@ -14,6 +15,7 @@ __all__ = [
     "TensorDataset",
     "load_fashion_mnist",
     "load_mnist",
+    "load_shakespeare",
     "make_circles",
     "make_moons",
     "make_spirals",

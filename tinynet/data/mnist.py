@@ -184,14 +184,16 @@ def parse_idx(content: bytes, path: Path, expected_magic: int | None = None) -> 
 # ---------------------------------------------------------------- finding and verifying
 
 
-def search_folders(spec: DataSpec, root: str | os.PathLike | None = None) -> list[Path]:
-    """Where the files are looked for, in order: root, $TINYNET_DATA, the project's datasets/
-    folder, the user cache (each base directory itself, then its dataset subfolder)."""
+def search_folders(spec: DataSpec | str, root: str | os.PathLike | None = None) -> list[Path]:
+    """Where the files of a data set (its DataSpec, or the name of its subfolder) are looked
+    for, in order: root, $TINYNET_DATA, the project's datasets/ folder, the user cache (each
+    base directory's subfolder for the data set first, then the base directory itself)."""
+    subfolder = spec if isinstance(spec, str) else spec.folder
     bases = [Path(root)] if root is not None else []
     if os.environ.get("TINYNET_DATA"):
         bases.append(Path(os.environ["TINYNET_DATA"]))
     bases += [PROJECT_DATASETS, cache_folder()]
-    return [folder for base in bases for folder in (base / spec.folder, base)]
+    return [folder for base in bases for folder in (base / subfolder, base)]
 
 
 def cache_folder() -> Path:

@@ -2,6 +2,7 @@
 
 from tinynet.nn import init, utils
 from tinynet.nn.activation import ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Softplus, Tanh
+from tinynet.nn.attention import MultiheadAttention
 from tinynet.nn.container import Flatten, Identity, ModuleDict, ModuleList, Sequential, Unflatten
 from tinynet.nn.conv import Conv1d, Conv2d, ConvTranspose2d
 from tinynet.nn.dropout import Dropout
@@ -22,6 +23,13 @@ from tinynet.nn.normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerN
 from tinynet.nn.parameter import Parameter
 from tinynet.nn.pooling import AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
 from tinynet.nn.recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell
+from tinynet.nn.transformer import (
+    Transformer,
+    TransformerDecoder,
+    TransformerDecoderLayer,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
 
 __all__ = [
     "ELU",
@@ -60,6 +68,7 @@ __all__ = [
     "Module",
     "ModuleDict",
     "ModuleList",
+    "MultiheadAttention",
     "NLLLoss",
     "Parameter",
     "RNNBase",
@@ -71,6 +80,11 @@ __all__ = [
     "Softmax",
     "Softplus",
     "Tanh",
+    "Transformer",
+    "TransformerDecoder",
+    "TransformerDecoderLayer",
+    "TransformerEncoder",
+    "TransformerEncoderLayer",
     "Unflatten",
     "init",
     "utils",

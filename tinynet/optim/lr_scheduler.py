@@ -116,6 +116,30 @@ class CosineAnnealingLR(LRScheduler):
         return self.eta_min + (self.base_lr - self.eta_min) * (1 + math.cos(math.pi * epoch / self.T_max)) / 2
 
 
+class WarmupCosineLR(LRScheduler):
+    """Linear warm-up, then cosine decay (nanoGPT's schedule), stepped once per batch:
+
+    lr = base_lr (t + 1) / (warmup_steps + 1)                                   t < warmup_steps
+    lr = η_min + (base_lr - η_min) (1 + cos(π (t - warmup_steps) / (total_steps - warmup_steps))) / 2
+                                                                     warmup_steps <= t <= total_steps
+    lr = η_min                                                                  t > total_steps
+    """
+
+    def __init__(
+        self, optimizer: Optimizer, warmup_steps: int, total_steps: int, eta_min: float = 0.0, last_epoch: int = -1
+    ):
+        self.warmup_steps = check_integer("WarmupCosineLR warmup_steps", warmup_steps)
+        self.total_steps = check_integer("WarmupCosineLR total_steps", total_steps, self.warmup_steps + 1)
+        self.eta_min = check_hyperparameter("WarmupCosineLR eta_min", eta_min)
+        super().__init__(optimizer, last_epoch)
+
+    def lr_at(self, epoch: int) -> float:
+        if epoch < self.warmup_steps:
+            return self.base_lr * (epoch + 1) / (self.warmup_steps + 1)
+        progress = min(1.0, (epoch - self.warmup_steps) / (self.total_steps - self.warmup_steps))
+        return self.eta_min + (self.base_lr - self.eta_min) * (1 + math.cos(math.pi * progress)) / 2
+
+
 class LinearLR(LRScheduler):
     """Warm-up: the factor goes linearly from start_factor to end_factor over total_iters steps.
 
