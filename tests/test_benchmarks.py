@@ -66,6 +66,7 @@ def test_overhead_times_tinynets_parts_beside_the_numpy_loop():
 
 
 def test_activations_times_the_cnn_with_each_activation():
+    pytest.importorskip("torch")  # the benchmark times PyTorch's CNN beside tinynet's
     out = run_benchmark("benchmarks/activations.py", "--steps", "1", "--activations", "ReLU", "GELU (tanh)")
     assert "ReLU" in out and "GELU (tanh)" in out
 
