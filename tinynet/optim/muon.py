@@ -85,6 +85,7 @@ class Muon(LayerwiseOptimizer):
             raise TypeError(f"Muon: fallback must be an optimizer such as optim.AdamW(), got {type(fallback).__name__}")
         self._fallback = AdamW() if fallback is None else fallback
         self.fallback_names = list(fallback_names)
+        self._fallback_params: np.ndarray | None = None  # the array the fallback steps, kept for its state
         if layout is not None:
             self.split(layout)
 
@@ -124,7 +125,7 @@ class Muon(LayerwiseOptimizer):
     def fallback_stepped(self, grads: np.ndarray, params: np.ndarray) -> np.ndarray:
         """The other parameters after the fallback's step, taken on an array kept from step to
         step (the fallback's state follows one array)."""
-        stepped = self.__dict__.get("_fallback_params")
+        stepped = self._fallback_params
         if stepped is None or stepped.shape != params.shape or stepped.dtype != params.dtype:
             stepped = self._fallback_params = np.empty_like(params)
         stepped[...] = params
